@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Quick start: install what is needed, build strata, make a busybox image
+# with strata's own import, and show it moving through save and load.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash hack/deps.sh
+echo "==> building strata"
+go build -o bin/strata ./cmd/strata
+install -m 0755 bin/strata /usr/local/bin/strata
+
+echo "==> making the busybox image from Debian's busybox-static"
+go run ./hack/mkbusybox | strata import --change 'CMD ["sh"]' --message "busybox from busybox-static" - busybox:latest
+strata tag busybox:latest busybox:demo
+
+echo "==> strata images"
+strata images
+
+echo "==> save, remove and load it again"
+archive=$(mktemp --suffix=.tar)
+trap 'rm -f "$archive"' EXIT
+strata save -o "$archive" busybox:latest busybox:demo
+strata rmi busybox:latest busybox:demo
+strata load -i "$archive"
+strata images
+strata history busybox
+strata system df -v
+strata system check
