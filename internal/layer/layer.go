@@ -4,7 +4,9 @@
 // Layers are shared: two images with a common base use the same directories.
 // A driver decides how a layer's directory relates to its parent's: overlay
 // keeps only the layer's own changes (whiteouts in overlay's form) and stacks
-// the chain as lowerdirs; vfs keeps a full copy of the tree.
+// the chain as lowerdirs; vfs keeps a full copy of the tree, made by copying
+// the parent's (hardlinks, owners, modes, times, xattrs and devices kept) and
+// applying the layer with whiteouts turned into deletions.
 //
 // On disk, under <root>/<driver>/:
 //
@@ -14,21 +16,41 @@
 //	rw/<id>/                    a container's writable layer
 //	    diff/ work/             overlay upperdir and workdir (vfs: diff only)
 //	    rw.json                 {id, parent}
-//	tmp/<random>/ (+ .lock)     unpacks in progress, flock-held by the writer
+//	tmp/<random>/ (+ .lock)     work in progress, flock-held by its owner:
+//	                            unpacks, rw layers being made, removals, probes
+//	locks/<chain-hex>.lock      held while a layer is unpacked, so that
+//	                            concurrent registrations of it unpack it once
+//	store.lock                  shared by whatever adds a reference to a layer
+//	                            (commit of a child, CreateRW), exclusive for Remove
+//	empty/                      (overlay) the lower of a rootfs with no parent
+//	.probe-ok                   (overlay) the kernel release and device where
+//	                            a test mount worked, so later processes skip it
 //
 // A layer becomes visible by one rename of its tmp directory to
-// layers/<chain-hex>, after its diffID was verified; if another process got
-// there first, the loser's copy is discarded. Open sweeps tmp entries whose
-// lock is free (their writer died).
+// layers/<chain-hex>, after its diffID was verified and the file system
+// synced; if another process got there first, the loser's copy is
+// discarded. Removal is the reverse: one rename into tmp, then deletion, so
+// a crash never leaves half a layer under layers/. Open sweeps tmp entries
+// whose lock is free (their owner died).
+//
+// Driver choice: Options.Driver "" takes overlay when .probe-ok is valid or
+// a test mount succeeds, unless the store already holds a vfs directory (a
+// store does not silently change drivers under existing layers).
 package layer
 
 import (
 	"context"
-	"io"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 
 	"github.com/opencontainers/go-digest"
 
-	"github.com/strata-containers/strata/internal/mount"
+	"github.com/strata-containers/strata/internal/errdefs"
+	"github.com/strata-containers/strata/internal/lockfile"
 )
 
 // Info describes a committed read-only layer.
@@ -36,7 +58,7 @@ type Info struct {
 	ChainID digest.Digest `json:"chainID"`
 	DiffID  digest.Digest `json:"diffID"`
 	Parent  digest.Digest `json:"parent,omitempty"` // chain ID of the parent, "" for a base layer
-	Size    int64         `json:"size"`             // bytes of the layer's own files on disk
+	Size    int64         `json:"size"`             // bytes of regular files in the layer's directory, hardlinks once (vfs: the whole tree)
 }
 
 // RWInfo describes a container's writable layer.
@@ -47,10 +69,20 @@ type RWInfo struct {
 
 // ChainID returns the chain ID of diffID on top of parent (OCI image spec):
 // the diffID itself for a base layer, else sha256(parent + " " + diffID).
-func ChainID(parent, diffID digest.Digest) digest.Digest { panic("unimplemented") }
+func ChainID(parent, diffID digest.Digest) digest.Digest {
+	if parent == "" {
+		return diffID
+	}
+	return digest.FromString(parent.String() + " " + diffID.String())
+}
 
-// Store holds layers for one driver.
-type Store struct{}
+// Store holds layers for one driver. It is safe for concurrent use by
+// goroutines and by processes.
+type Store struct {
+	root string // <root>/<driver>
+	drv  driver
+	lock *lockfile.Locker // store.lock
+}
 
 // Options configures Open.
 type Options struct {
@@ -61,59 +93,113 @@ type Options struct {
 // Open opens the store, choosing and probing the driver, and sweeps leftovers
 // of dead writers. An explicitly requested driver that does not work here is
 // an errdefs.ErrUnavailable error.
-func Open(ctx context.Context, opts Options) (*Store, error) { panic("unimplemented") }
+func Open(ctx context.Context, opts Options) (*Store, error) {
+	if opts.Root == "" {
+		return nil, errdefs.Invalid("layer store: no root directory")
+	}
+	drv, err := chooseDriver(ctx, opts.Root, opts.Driver)
+	if err != nil {
+		return nil, err
+	}
+	root := filepath.Join(opts.Root, drv.name())
+	for _, dir := range []string{"layers", "rw", "tmp", "locks"} {
+		if err := os.MkdirAll(filepath.Join(root, dir), 0o700); err != nil {
+			return nil, fmt.Errorf("creating layer store %s: %w", root, err)
+		}
+	}
+	lock, err := lockfile.New(filepath.Join(root, "store.lock"))
+	if err != nil {
+		return nil, fmt.Errorf("opening layer store %s: %w", root, err)
+	}
+	s := &Store{root: root, drv: drv, lock: lock}
+	if err := s.sweep(ctx); err != nil {
+		lock.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Close releases the store's lock file. The Store must not be used after.
+func (s *Store) Close() error { return s.lock.Close() }
 
 // Driver returns the name of the driver in use ("overlay" or "vfs").
-func (s *Store) Driver() string { panic("unimplemented") }
+func (s *Store) Driver() string { return s.drv.name() }
 
 // ConcurrentRegister reports whether layers of one chain may be registered
 // concurrently, before their parents exist (overlay: yes; vfs copies the
 // parent and needs it first).
-func (s *Store) ConcurrentRegister() bool { panic("unimplemented") }
+func (s *Store) ConcurrentRegister() bool { return s.drv.stacks() }
 
 // Get returns the layer with the given chain ID; errdefs.ErrNotFound if absent.
 func (s *Store) Get(ctx context.Context, chainID digest.Digest) (Info, error) {
-	panic("unimplemented")
-}
-
-// Register unpacks the uncompressed layer tar r on top of parent ("" for a
-// base layer) and commits it. If diffID is non-empty the tar must hash to it
-// (errdefs.ErrInvalid otherwise, nothing stored). If the layer exists
-// already, r is not read and the existing layer is returned.
-func (s *Store) Register(ctx context.Context, parent, diffID digest.Digest, r io.Reader) (Info, error) {
-	panic("unimplemented")
+	if err := validChain(chainID); err != nil {
+		return Info{}, err
+	}
+	var info Info
+	if err := readJSON(filepath.Join(s.layerPath(chainID), "layer.json"), &info); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return Info{}, errdefs.NotFound("layer %s: not found", chainID)
+		}
+		return Info{}, fmt.Errorf("layer %s: %w", chainID, err)
+	}
+	return info, nil
 }
 
 // List returns every committed layer.
-func (s *Store) List(ctx context.Context) ([]Info, error) { panic("unimplemented") }
-
-// Remove deletes a layer. It is an errdefs.ErrConflict error while a
-// writable layer or another layer names it as parent.
-func (s *Store) Remove(ctx context.Context, chainID digest.Digest) error { panic("unimplemented") }
+func (s *Store) List(ctx context.Context) ([]Info, error) {
+	entries, err := os.ReadDir(filepath.Join(s.root, "layers"))
+	if err != nil {
+		return nil, fmt.Errorf("listing layers: %w", err)
+	}
+	infos := make([]Info, 0, len(entries))
+	for _, e := range entries {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		var info Info
+		err := readJSON(filepath.Join(s.root, "layers", e.Name(), "layer.json"), &info)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // removed while we listed
+		}
+		if err != nil {
+			return nil, fmt.Errorf("layer %s: %w", e.Name(), err)
+		}
+		infos = append(infos, info)
+	}
+	return infos, nil
+}
 
 // Dir returns the directory holding the layer's own tree (for tests, df and
-// diff tools); for overlay it is the layer's lowerdir.
-func (s *Store) Dir(chainID digest.Digest) string { panic("unimplemented") }
-
-// CreateRW creates the writable layer id on top of parent (a chain ID, ""
-// for an empty rootfs) and returns the mounts that assemble the rootfs.
-func (s *Store) CreateRW(ctx context.Context, id string, parent digest.Digest) ([]mount.Mount, error) {
-	panic("unimplemented")
+// diff tools); for overlay it is the layer's lowerdir. It returns "" for a
+// malformed chain ID.
+func (s *Store) Dir(chainID digest.Digest) string {
+	if validChain(chainID) != nil {
+		return ""
+	}
+	return filepath.Join(s.layerPath(chainID), "diff")
 }
 
-// Mounts returns the mounts of an existing writable layer.
-func (s *Store) Mounts(ctx context.Context, id string) ([]mount.Mount, error) {
-	panic("unimplemented")
+func (s *Store) layerPath(chainID digest.Digest) string {
+	return filepath.Join(s.root, "layers", chainID.Encoded())
 }
 
-// GetRW returns an existing writable layer; errdefs.ErrNotFound if absent.
-func (s *Store) GetRW(ctx context.Context, id string) (RWInfo, error) { panic("unimplemented") }
+// validChain rejects what could not be a chain ID, before it becomes a path.
+func validChain(d digest.Digest) error {
+	if err := d.Validate(); err != nil {
+		return errdefs.Invalid("chain ID %q: %w", d, err)
+	}
+	return nil
+}
 
-// ListRW returns every writable layer.
-func (s *Store) ListRW(ctx context.Context) ([]RWInfo, error) { panic("unimplemented") }
-
-// RWDir returns the writable layer's own directory (overlay: the upperdir).
-func (s *Store) RWDir(id string) string { panic("unimplemented") }
-
-// RemoveRW deletes a writable layer (it must not be mounted).
-func (s *Store) RemoveRW(ctx context.Context, id string) error { panic("unimplemented") }
+// readJSON reads a record; a record that does not parse is data loss, since
+// every record is written whole by rename.
+func readJSON(path string, v any) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return errdefs.DataLoss("parsing %s: %w", path, err)
+	}
+	return nil
+}
