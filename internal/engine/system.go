@@ -1,0 +1,172 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/opencontainers/go-digest"
+
+	"github.com/strata-containers/strata/internal/content"
+	"github.com/strata-containers/strata/internal/errdefs"
+)
+
+// DiskUsage is `docker system df`'s data. Containers, volumes and the build
+// cache do not exist yet and count as empty.
+type DiskUsage struct {
+	// LayersSize is the size of every layer in the store, shared or not.
+	LayersSize int64
+	// Images lists the images (as `images` would) with SharedSize and
+	// Containers computed.
+	Images []ImageSummary
+	// ImagesReclaimable is what removing every unused image would free.
+	ImagesReclaimable int64
+}
+
+// SystemDF reports disk usage. An image's size is the sum of its layers';
+// its shared size is that of the layers another image uses too.
+func (e *Engine) SystemDF(ctx context.Context) (DiskUsage, error) {
+	defer e.shared()()
+	imgs, err := e.readImages(ctx)
+	if err != nil {
+		return DiskUsage{}, err
+	}
+	sizes, err := e.layerSizes(ctx)
+	if err != nil {
+		return DiskUsage{}, err
+	}
+	uses, err := e.imageUsers(ctx)
+	if err != nil {
+		return DiskUsage{}, fmt.Errorf("listing containers' images: %w", err)
+	}
+	listed, err := listFrom(imgs, sizes, false, listFilter{})
+	if err != nil {
+		return DiskUsage{}, err
+	}
+	return diskUsage(imgs, listed, sizes, uses), nil
+}
+
+// diskUsage fills in the shared sizes and container counts of the listed
+// images; every image, listed or not, counts towards sharing a layer.
+func diskUsage(imgs []*imageData, listed []ImageSummary, sizes map[digest.Digest]int64, uses []ImageUse) DiskUsage {
+	users := map[string]int64{}
+	for _, u := range uses {
+		users[u.ImageID.String()]++
+	}
+	refs := map[digest.Digest]int{} // how many images use each layer
+	chains := map[string][]digest.Digest{}
+	for _, d := range imgs {
+		chains[d.ID.String()] = d.chainIDs
+		for _, c := range d.chainIDs {
+			refs[c]++
+		}
+	}
+	var du DiskUsage
+	for _, n := range sizes {
+		du.LayersSize += n
+	}
+	var used int64
+	for _, s := range listed {
+		s.SharedSize, s.Containers = 0, users[s.ID]
+		for _, c := range chains[s.ID] {
+			if refs[c] > 1 {
+				s.SharedSize += sizes[c]
+			}
+		}
+		if s.Containers > 0 {
+			used += s.Size - s.SharedSize
+		}
+		du.Images = append(du.Images, s)
+	}
+	du.ImagesReclaimable = du.LayersSize - used
+	return du
+}
+
+// Problem is one inconsistency SystemCheck found.
+type Problem struct {
+	Image  string        // the image concerned ("busybox:latest" or a short ID); "" for a lone blob
+	Object digest.Digest // the blob or layer (chain ID) concerned
+	What   string        // what is wrong
+}
+
+func (p Problem) String() string {
+	if p.Image == "" {
+		return fmt.Sprintf("blob %s: %s", p.Object, p.What)
+	}
+	return fmt.Sprintf("image %s: %s %s", p.Image, p.Object, p.What)
+}
+
+// SystemCheck re-hashes every blob and checks that every image's manifest,
+// config, layer blobs and layers are present. It reports each problem; the
+// error is for failures to check at all.
+func (e *Engine) SystemCheck(ctx context.Context) ([]Problem, error) {
+	defer e.shared()()
+	var problems []Problem
+	err := e.content.Walk(ctx, func(info content.Info) error {
+		if err := e.content.Verify(ctx, info.Digest); err != nil {
+			if !errdefs.IsDataLoss(err) {
+				return err
+			}
+			problems = append(problems, Problem{Object: info.Digest, What: "is corrupted: " + err.Error()})
+		}
+		return nil
+	})
+	if err != nil {
+		return problems, fmt.Errorf("verifying blobs: %w", err)
+	}
+	imgs, err := e.images.List(ctx)
+	if err != nil {
+		return problems, err
+	}
+	for _, img := range imgs {
+		p, err := e.checkImage(ctx, img.ID, name(img))
+		if err != nil {
+			return problems, err
+		}
+		problems = append(problems, p...)
+	}
+	return problems, nil
+}
+
+func (e *Engine) checkImage(ctx context.Context, id digest.Digest, label string) ([]Problem, error) {
+	img, err := e.images.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	problem := func(obj digest.Digest, what string) Problem { return Problem{Image: label, Object: obj, What: what} }
+	if missing, err := e.missingBlob(ctx, img.Manifest.Digest); missing || err != nil {
+		return []Problem{problem(img.Manifest.Digest, "(manifest) is missing from the content store")}, err
+	}
+	d, err := e.readImage(ctx, img)
+	if err != nil {
+		if errdefs.IsNotFound(err) || errdefs.IsInvalid(err) || errdefs.IsDataLoss(err) {
+			return []Problem{problem(img.Manifest.Digest, "(manifest) or its config cannot be read: "+err.Error())}, nil
+		}
+		return nil, err
+	}
+	var out []Problem
+	for _, l := range d.manifest.Layers {
+		missing, err := e.missingBlob(ctx, l.Digest)
+		if err != nil {
+			return out, err
+		}
+		if missing {
+			out = append(out, problem(l.Digest, "(layer blob) is missing from the content store"))
+		}
+	}
+	for _, c := range d.chainIDs {
+		if _, err := e.layers.Get(ctx, c); errdefs.IsNotFound(err) {
+			out = append(out, problem(c, "(layer) is missing from the layer store"))
+		} else if err != nil {
+			return out, err
+		}
+	}
+	return out, nil
+}
+
+func (e *Engine) missingBlob(ctx context.Context, d digest.Digest) (bool, error) {
+	_, err := e.content.Info(ctx, d)
+	if errdefs.IsNotFound(err) {
+		return true, nil
+	}
+	return false, err
+}
