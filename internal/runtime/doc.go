@@ -1,0 +1,61 @@
+// Package runtime is strata's OCI runtime: it runs a container from an OCI
+// bundle (config.json per the runtime-spec, plus a rootfs) with the
+// lifecycle of the OCI runtime command line (runc's): Create, Start, State,
+// Kill, Delete; plus Wait, for the process that created the container, and
+// Stats, read from the container's cgroup (package cgroups, v1 or v2).
+//
+// # Processes
+//
+// Create starts the container's init by re-executing this binary from a
+// sealed in-memory copy (see sealedExe) with the marker variable
+// _STRATA_INIT, in the new namespaces the spec asks for. The binary's main
+// must call Init before anything else, so that the copy becomes the init:
+//
+//	func main() {
+//		runtime.Init() // returns at once unless this process is a container init
+//		...
+//	}
+//
+// Test binaries that create containers do the same from TestMain.
+//
+// The init receives the spec over a socketpair (sync.go), once the runtime
+// has put it in its cgroup, then builds the container (init.go: namespaces
+// it joins, mounts, /dev and pivot_root in the rootfs package, hostname,
+// sysctls, masked and read-only paths, rlimits, user, capabilities,
+// no_new_privs), finds the workload's executable and reports "created".
+// Create returns then, with the init blocked on the start socket; Start
+// connects to it, and the init closes every fd but stdio and the
+// preserved ones and execs the workload, which keeps its pid (1 in its pid
+// namespace). Errors in the init travel back with their class, so Create
+// fails with the init's message (ErrExecNotFound for a missing executable).
+//
+// New user namespaces (with the spec's uid/gid mappings) work: devices are
+// then bind-mounted from the host, as the kernel refuses mknod there.
+//
+// Not in this cut: terminals (console socket), hooks, seccomp, AppArmor and
+// SELinux labels (ignored), the v2 device controller (ignored, see the
+// cgroups package), joining existing mount, user or pid namespaces (needs
+// the nsenter cgo constructor), time namespaces.
+//
+// # State directory
+//
+// Each container owns a directory under the state directory given to New:
+//
+//	<state>/<id>/state.json   the record (OCI state + created time, init start time,
+//	                          cgroup path), replaced atomically (atomicfile)
+//	<state>/<id>/lock         the container's lock (lockfile), held by every
+//	                          operation that changes the container
+//	<state>/<id>/start.sock   the init's start socket while the container is "created"
+//	<state>/.tmp-<id>-<rand>  a container being claimed; renamed to <id> with
+//	                          RENAME_NOREPLACE, so an id is taken exactly once
+//	<state>/.tmp-deleted-...  a container being removed
+//
+// Invariants: a directory named <id> always holds a state.json; temporary
+// directories belong to the process holding their lock and are swept by
+// the next Create once that lock is free; a record whose status is
+// "creating" and whose lock is free was left by a dead creator and reads as
+// stopped, so Delete cleans it up. The status "stopped" is never stored:
+// it is derived from the init's pid and start time (a reused pid does not
+// count), so a container whose process died is stopped without anyone
+// writing it down.
+package runtime

@@ -1,0 +1,60 @@
+package runtime
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+// sealedExe returns a sealed in-memory copy of this process's executable,
+// from which the container's init is executed (the CVE-2019-5736 class).
+//
+// A process in the container can reach its init's executable through
+// /proc/<pid>/exe; were that the strata binary on the host, a container
+// that wins a race could open it for writing and replace the host's
+// runtime. The copy lives in a memfd with every seal applied: it cannot be
+// written, shrunk, grown or unsealed, and it disappears with its last user.
+func sealedExe() (*os.File, error) {
+	src, err := os.Open("/proc/self/exe")
+	if err != nil {
+		return nil, fmt.Errorf("opening own executable: %w", err)
+	}
+	defer src.Close()
+	fd, err := unix.MemfdCreate("strata-init", unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING|unix.MFD_EXEC)
+	if errors.Is(err, unix.EINVAL) {
+		// Before Linux 6.3 there is no MFD_EXEC and every memfd is executable.
+		fd, err = unix.MemfdCreate("strata-init", unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("creating memfd for sealed executable: %w", err)
+	}
+	f := os.NewFile(uintptr(fd), "memfd:strata-init")
+	if _, err := io.Copy(f, src); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("copying own executable into memfd: %w", err)
+	}
+	seals := unix.F_SEAL_SHRINK | unix.F_SEAL_GROW | unix.F_SEAL_WRITE
+	if _, err := unix.FcntlInt(f.Fd(), unix.F_ADD_SEALS, seals|unix.F_SEAL_EXEC); errors.Is(err, unix.EINVAL) {
+		// F_SEAL_EXEC (Linux 6.3) keeps the mode from changing; older
+		// kernels lack it, and the other seals still hold.
+		_, err = unix.FcntlInt(f.Fd(), unix.F_ADD_SEALS, seals)
+		if err != nil {
+			f.Close()
+			return nil, fmt.Errorf("sealing executable copy: %w", err)
+		}
+	} else if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("sealing executable copy: %w", err)
+	}
+	if _, err := unix.FcntlInt(f.Fd(), unix.F_ADD_SEALS, unix.F_SEAL_SEAL); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("sealing the seals of executable copy: %w", err)
+	}
+	return f, nil
+}
+
+// allSeals is what a sealed executable must carry; tests check it.
+const allSeals = unix.F_SEAL_SEAL | unix.F_SEAL_SHRINK | unix.F_SEAL_GROW | unix.F_SEAL_WRITE
