@@ -5,11 +5,35 @@
 // every path is resolved beneath the target without following symlinks
 // (openat2 RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS), so "../x", absolute names,
 // entries below a symlink and hardlinks pointing out are rejected with an
-// errdefs.ErrInvalid error naming the entry.
+// errdefs.ErrInvalid error naming the entry. Each entry is then created with
+// an *at call relative to its parent's descriptor, never following a symlink
+// at its own name. Removals (an entry replacing a file, a whiteout in
+// WhiteoutDelete mode) work on descriptors too and do not follow symlinks.
+//
+// The invariants of the layer format as Apply keeps them:
+//   - whiteouts (".wh.<name>", ".wh..wh..opq") never become files; aufs
+//     bookkeeping (".wh..wh.*") is skipped; a whiteout of "." or ".." and a
+//     directory named like a whiteout are errors;
+//   - an entry replaces what is at its name, except that a directory over a
+//     directory merges (the old content stays, the metadata is the entry's);
+//   - owners, modes (setuid/setgid/sticky included), xattrs and times are
+//     restored; directory times are set at the end, after their content;
+//   - overlayfs's private xattrs (trusted.overlay.*) are neither read from a
+//     tar nor written to one: the whiteouts are their portable form.
+//
+// The writers (WriteDiff, WriteChanges, WriteTree) produce reproducible PAX
+// tars: entries in sorted order, names relative without "./", directories
+// with a trailing "/", times with nanoseconds, no user or group names, and a
+// second path to an inode already written as a hardlink to the first.
+//
+// The package keeps nothing on disk of its own.
 package archive
 
 import (
+	"archive/tar"
+	"bufio"
 	"context"
+	"fmt"
 	"io"
 )
 
@@ -22,17 +46,6 @@ const (
 	Gzip
 	Zstd
 )
-
-// String returns "none", "gzip" or "zstd".
-func (c Compression) String() string { panic("unimplemented") }
-
-// Decompress sniffs r and returns a reader of the decompressed stream.
-// Decompression runs ahead in its own goroutine so that it overlaps with
-// whatever consumes the stream (unpacking writes files meanwhile).
-func Decompress(r io.Reader) (io.ReadCloser, Compression, error) { panic("unimplemented") }
-
-// Compress returns a writer that compresses into w.
-func Compress(w io.Writer, c Compression) (io.WriteCloser, error) { panic("unimplemented") }
 
 // WhiteoutMode says how Apply represents deletions recorded in a layer.
 type WhiteoutMode int
@@ -55,21 +68,101 @@ type ApplyOptions struct {
 // Apply unpacks the uncompressed layer tar r into dir, which must exist.
 // It restores modes, owners, mtimes, xattrs, hardlinks, symlinks and device
 // nodes, and returns the number of bytes of regular-file content written.
+//
+// Apply reads r to its end, past the tar's end-of-archive marker, so that a
+// digest computed while reading (a diffID) covers the whole stream. A
+// truncated or corrupt tar is an errdefs.ErrInvalid error. On error, dir
+// holds whatever was applied before it; the caller discards it.
 func Apply(ctx context.Context, dir string, r io.Reader, opts ApplyOptions) (int64, error) {
-	panic("unimplemented")
+	d, err := openDirs(dir)
+	if err != nil {
+		return 0, fmt.Errorf("applying layer: %w", err)
+	}
+	a := newApplier(d, opts)
+	defer a.close()
+	br := buffered(r)
+	blocks := &blockCounter{r: br}
+	tr := tar.NewReader(blocks)
+	var contentEnd int64 // stream offset where the last entry's content ends
+	for {
+		if err := ctx.Err(); err != nil {
+			return a.written, err
+		}
+		if err := a.wb.failed(); err != nil {
+			return a.written, err
+		}
+		hdr, err := tr.Next()
+		if err == tar.ErrInsecurePath {
+			err = nil // with GODEBUG=tarinsecurepath=0; cleanName judges the name
+		}
+		// A clean EOF after the last entry ends the layer even without the
+		// end-of-archive zero blocks, or even without the padding of the
+		// last block: Go's tar writer and umoci omit them, and Docker and
+		// containerd accept such layers (integrity comes from the diffID,
+		// verified over the whole stream). A stream that stops anywhere
+		// else was cut, even where archive/tar does not notice (inside a
+		// PAX header).
+		if err == io.EOF {
+			if blocks.n%512 != 0 && blocks.n != contentEnd {
+				return a.written, readErr("", io.ErrUnexpectedEOF)
+			}
+			break
+		}
+		if err != nil {
+			return a.written, readErr("", err)
+		}
+		contentEnd = blocks.n + hdr.Size
+		if err := a.entry(hdr, tr); err != nil {
+			return a.written, err
+		}
+	}
+	if err := a.finish(); err != nil {
+		return a.written, err
+	}
+	if _, err := io.Copy(io.Discard, br); err != nil {
+		return a.written, readErr("", err)
+	}
+	return a.written, nil
+}
+
+// buffered puts a buffer in front of r unless it has one: the tar reader
+// reads 512-byte headers, which should not each cost a read(2). Content
+// reads of a full copy buffer bypass it.
+func buffered(r io.Reader) io.Reader {
+	switch r.(type) {
+	case *bufio.Reader, *pipeReader, bufReadCloser:
+		return r
+	}
+	return bufio.NewReaderSize(r, 64<<10)
+}
+
+// blockCounter counts the bytes the tar reader consumed.
+type blockCounter struct {
+	r io.Reader
+	n int64
+}
+
+func (b *blockCounter) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	b.n += int64(n)
+	return n, err
 }
 
 // WriteDiff writes the overlay upper directory dir as a layer tar to w:
 // 0/0 character devices become ".wh.name", opaque directories get a
 // ".wh..wh..opq" entry, trusted.overlay.* xattrs are dropped. Entries are
 // written in sorted order so the output is reproducible.
-func WriteDiff(ctx context.Context, w io.Writer, dir string) error { panic("unimplemented") }
+func WriteDiff(ctx context.Context, w io.Writer, dir string) error {
+	return writeTree(ctx, w, dir, true)
+}
 
 // WriteChanges writes the differences from lower to upper (two full trees,
 // as the vfs driver keeps them) as a layer tar with whiteouts.
 func WriteChanges(ctx context.Context, w io.Writer, lower, upper string) error {
-	panic("unimplemented")
+	return writeChanges(ctx, w, lower, upper)
 }
 
 // WriteTree writes the whole tree at dir as a tar (no whiteout conversion).
-func WriteTree(ctx context.Context, w io.Writer, dir string) error { panic("unimplemented") }
+func WriteTree(ctx context.Context, w io.Writer, dir string) error {
+	return writeTree(ctx, w, dir, false)
+}
