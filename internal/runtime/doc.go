@@ -46,6 +46,8 @@
 //	<state>/<id>/lock         the container's lock (lockfile), held by every
 //	                          operation that changes the container
 //	<state>/<id>/start.sock   the init's start socket while the container is "created"
+//	<state>/.staging-<id>-<rand>  a claim before its lock is held; renamed to
+//	                          .tmp-<id>-<rand> once locked (never swept while young)
 //	<state>/.tmp-<id>-<rand>  a container being claimed; renamed to <id> with
 //	                          RENAME_NOREPLACE, so an id is taken exactly once
 //	<state>/.tmp-deleted-...  a container being removed

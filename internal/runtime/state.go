@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -116,16 +117,10 @@ func (r *Runtime) open(ctx context.Context, id string) (*container, error) {
 // under a temporary name, locked, and renamed to the id, which fails if
 // the id is taken.
 func (r *Runtime) claim(id string, rec record) (*container, error) {
-	tmp, err := r.tempDir(id)
+	tmp, l, err := r.tempDir(id)
 	if err != nil {
 		return nil, err
 	}
-	l, err := lockfile.New(filepath.Join(tmp, lockName))
-	if err != nil {
-		os.RemoveAll(tmp)
-		return nil, err
-	}
-	l.Lock()
 	c := &container{dir: tmp, lock: l, rec: rec}
 	if err := c.save(); err != nil {
 		c.unlock()
@@ -160,23 +155,56 @@ func (r *Runtime) remove(c *container) error {
 	return nil
 }
 
-func (r *Runtime) tempDir(id string) (string, error) {
-	tmp := filepath.Join(r.root, atomicfile.TempPrefix+id+"-"+randomHex())
-	if err := os.Mkdir(tmp, 0o700); err != nil {
-		return "", fmt.Errorf("creating state directory for container %q: %w", id, err)
+// tempDir makes a locked temporary directory for a container being
+// claimed. It is built and locked under a staging name that sweepTemp
+// ignores, and only then renamed to a temporary name: otherwise a sweeper
+// could find it between mkdir and lock, take the free lock for its dead
+// owner's, and delete a live container's directory.
+func (r *Runtime) tempDir(id string) (string, *lockfile.Locker, error) {
+	suffix := id + "-" + randomHex()
+	staging := filepath.Join(r.root, stagingPrefix+suffix)
+	if err := os.Mkdir(staging, 0o700); err != nil {
+		return "", nil, fmt.Errorf("creating state directory for container %q: %w", id, err)
 	}
-	return tmp, nil
+	l, err := lockfile.New(filepath.Join(staging, lockName))
+	if err != nil {
+		os.RemoveAll(staging)
+		return "", nil, err
+	}
+	l.Lock()
+	tmp := filepath.Join(r.root, atomicfile.TempPrefix+suffix)
+	if err := os.Rename(staging, tmp); err != nil {
+		l.Unlock()
+		l.Close()
+		os.RemoveAll(staging)
+		return "", nil, fmt.Errorf("creating state directory for container %q: %w", id, err)
+	}
+	return tmp, l, nil
 }
+
+// stagingPrefix names directories that are not yet locked. A process killed
+// in that instant leaves one behind; sweepTemp removes those once they are
+// older than stagingMaxAge, which no live claim ever is.
+const (
+	stagingPrefix = ".staging-"
+	stagingMaxAge = 10 * time.Minute
+)
 
 // sweepTemp removes temporary directories whose owner died: a live owner
 // holds the lock inside.
 func (r *Runtime) sweepTemp() {
 	entries, _ := os.ReadDir(r.root)
 	for _, e := range entries {
-		if !e.IsDir() || !atomicfile.IsTemp(e.Name()) {
+		if !e.IsDir() || !(atomicfile.IsTemp(e.Name()) || strings.HasPrefix(e.Name(), stagingPrefix)) {
 			continue
 		}
 		dir := filepath.Join(r.root, e.Name())
+		if strings.HasPrefix(e.Name(), stagingPrefix) {
+			if info, err := e.Info(); err == nil && time.Since(info.ModTime()) > stagingMaxAge {
+				os.RemoveAll(dir)
+			}
+			continue
+		}
 		l, err := lockfile.New(filepath.Join(dir, lockName))
 		if err != nil {
 			continue
