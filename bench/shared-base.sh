@@ -9,6 +9,9 @@ for i in $(seq 10); do
 	rm -f "$work/img$i.tar"
 done
 echo "10 images sharing a 100 MB base (+1 MB each):"
-du -sm "$root/layers" "$root/content" "$root" | awk '{printf "  %-40s %6d MB\n", $2, $1}'
+for d in "$root" "$root/layers" "$root/content"; do
+	# One du per directory: du counts an inode once per invocation.
+	du -sm "$d" | awk -v n="${d#"$work"/}" '{printf "  %-16s %6d MB\n", n, $1}'
+done
 "$strata" --root "$root" system df
 "$strata" --root "$root" system df -v | head -14
