@@ -80,19 +80,43 @@ func TestE2EKillDuringLoad(t *testing.T) {
 		tags:   []string{"big:1"},
 		layers: [][]byte{layerTar(t, map[string][]byte{"big": randomBytes(7, 16<<20)})},
 	})
+	killMidway(t, s, archive, "load")
+	// And the same archive loads in full afterwards.
+	if got := s.ok(bytes.NewReader(archive), "load"); !strings.Contains(got, "Loaded image: big:1") {
+		t.Fatalf("load after the kill printed %q", got)
+	}
+}
+
+// TestE2EKillDuringImport is the same for `strata import` of a rootfs.
+func TestE2EKillDuringImport(t *testing.T) {
+	s := newStore(t)
+	rootfs := layerTar(t, map[string][]byte{"bin/big": randomBytes(8, 16<<20)})
+	killMidway(t, s, rootfs, "import", "-", "big:1")
+	s.ok(bytes.NewReader(rootfs), "import", "-", "big:1")
+	if got := s.ok(nil, "images", "--format", "{{.Repository}}:{{.Tag}}"); got != "big:1\n" {
+		t.Fatalf("images after the second import: %q", got)
+	}
+}
+
+// killMidway runs strata with args, feeds it the first half of input, kills
+// it with SIGKILL, and checks that no image appeared, that the next command
+// swept the dead writer's leftovers, that the store checks clean, and that a
+// prune leaves no orphaned blob behind.
+func killMidway(t *testing.T, s *store, input []byte, args ...string) {
+	t.Helper()
 	pr, pw, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := s.command(pr, "load")
+	cmd := s.command(pr, args...)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	pr.Close()
 	// The pipe holds 64 KiB: once this write returns, strata has read all
 	// but that much of the first half.
-	if _, err := pw.Write(archive[:len(archive)/2]); err != nil {
-		t.Fatalf("feeding strata load: %v", err)
+	if _, err := pw.Write(input[:len(input)/2]); err != nil {
+		t.Fatalf("feeding strata %s: %v", args[0], err)
 	}
 	if err := cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
@@ -102,10 +126,10 @@ func TestE2EKillDuringLoad(t *testing.T) {
 
 	temps := []string{s.root + "/content/ingest", s.root + "/layers/*/tmp"}
 	if len(dirEntries(t, temps[0]))+len(dirEntries(t, temps[1])) == 0 {
-		t.Fatal("the killed load left no ingest or unpack in progress: the kill came too late to test the sweep")
+		t.Fatalf("the killed %s left no ingest or unpack in progress: the kill came too late to test the sweep", args[0])
 	}
 	if out := s.ok(nil, "images", "-a", "-q"); out != "" {
-		t.Fatalf("a killed load left an image: %q", out)
+		t.Fatalf("a killed %s left an image: %q", args[0], out)
 	}
 	// `images` opened every store, which sweeps dead writers' leftovers.
 	for _, dir := range temps {
@@ -121,9 +145,5 @@ func TestE2EKillDuringLoad(t *testing.T) {
 	s.ok(nil, "image", "prune", "-f")
 	if blobs := dirEntries(t, s.root+"/content/blobs/sha256"); len(blobs) != 0 {
 		t.Errorf("unreferenced blobs survived a prune: %v", blobs)
-	}
-	// And the same archive loads in full afterwards.
-	if got := s.ok(bytes.NewReader(archive), "load"); !strings.Contains(got, "Loaded image: big:1") {
-		t.Fatalf("load after the kill printed %q", got)
 	}
 }
