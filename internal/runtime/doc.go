@@ -22,7 +22,9 @@
 // has put it in its cgroup, then builds the container (init.go: namespaces
 // it joins, mounts, /dev and pivot_root in the rootfs package, hostname,
 // sysctls, masked and read-only paths, rlimits, user, capabilities,
-// no_new_privs), finds the workload's executable and reports "created".
+// no_new_privs, the seccomp filter of the seccomp package: last before
+// execve with no_new_privs, before the capabilities drop without, as the
+// kernel requires), finds the workload's executable and reports "created".
 // Create returns then, with the init blocked on the start socket; Start
 // connects to it, and the init closes every fd but stdio and the
 // preserved ones and execs the workload, which keeps its pid (1 in its pid
@@ -32,8 +34,8 @@
 // New user namespaces (with the spec's uid/gid mappings) work: devices are
 // then bind-mounted from the host, as the kernel refuses mknod there.
 //
-// Not in this cut: terminals (console socket), hooks, seccomp, AppArmor and
-// SELinux labels (ignored), the v2 device controller (ignored, see the
+// Not in this cut: terminals (console socket), hooks, seccomp user
+// notification (refused), AppArmor and SELinux labels (ignored), the v2 device controller (ignored, see the
 // cgroups package), joining existing mount, user or pid namespaces (needs
 // the nsenter cgo constructor), time namespaces.
 //

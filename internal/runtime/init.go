@@ -14,6 +14,7 @@ import (
 
 	"github.com/strata-containers/strata/internal/errdefs"
 	"github.com/strata-containers/strata/internal/runtime/rootfs"
+	"github.com/strata-containers/strata/internal/runtime/seccomp"
 )
 
 // Init turns this process into a container's init if the runtime started
@@ -46,6 +47,8 @@ type initState struct {
 	cfg  *initConfig
 	base int    // first fd that is not the workload's
 	path string // the workload's executable, found during setup
+	// filter is the compiled seccomp profile, nil without one.
+	filter *seccomp.Filter
 }
 
 // runInit runs the init and returns its exit status if it fails.
@@ -106,6 +109,9 @@ func (s *initState) setup(ctx context.Context) error {
 	spec := s.cfg.Spec
 	plan, err := planNamespaces(spec.Linux.Namespaces)
 	if err != nil {
+		return err
+	}
+	if err := s.compileSeccomp(); err != nil {
 		return err
 	}
 	if err := joinNamespaces(plan); err != nil {
@@ -194,6 +200,9 @@ func (s *initState) setupProcess() error {
 		return err
 	}
 	last := lastCap()
+	if err := s.loadSeccomp(false); err != nil {
+		return err
+	}
 	if proc.Capabilities != nil {
 		if err := dropBounding(caps, last); err != nil {
 			return err
@@ -260,6 +269,9 @@ func (s *initState) exec() error {
 		umask = int(*proc.User.Umask)
 	}
 	unix.Umask(umask)
+	if err := s.loadSeccomp(true); err != nil {
+		return err
+	}
 	err := unix.Exec(s.path, proc.Args, proc.Env)
 	return execError(proc.Args[0], "", err)
 }
