@@ -3,11 +3,13 @@ package engine
 import (
 	"context"
 	"fmt"
+	"io"
 
 	"github.com/opencontainers/go-digest"
 
 	"github.com/strata-containers/strata/internal/content"
 	"github.com/strata-containers/strata/internal/errdefs"
+	"github.com/strata-containers/strata/internal/unpack"
 )
 
 // DiskUsage is `docker system df`'s data. Containers, volumes and the build
@@ -95,18 +97,22 @@ func (p Problem) String() string {
 	return fmt.Sprintf("image %s: %s %s", p.Image, p.Object, p.What)
 }
 
-// SystemCheck re-hashes every blob and checks that every image's manifest,
-// config, layer blobs and layers are present. It reports each problem; the
-// error is for failures to check at all.
+// SystemCheck re-hashes every blob and every layer that can rebuild its
+// tar (the layer's directory is then the only copy of its bytes, and the
+// rebuild is checked against the diffID), and checks that every image's
+// manifest, config, layer blobs and layers are present. It reports each
+// problem; the error is for failures to check at all.
 func (e *Engine) SystemCheck(ctx context.Context) ([]Problem, error) {
 	defer e.shared()()
 	var problems []Problem
 	err := e.content.Walk(ctx, func(info content.Info) error {
-		if err := e.content.Verify(ctx, info.Digest); err != nil {
-			if !errdefs.IsDataLoss(err) {
-				return err
-			}
+		err := e.content.Verify(ctx, info.Digest)
+		switch {
+		case err == nil, errdefs.IsNotFound(err): // a load dropped it since it was listed
+		case errdefs.IsDataLoss(err):
 			problems = append(problems, Problem{Object: info.Digest, What: "is corrupted: " + err.Error()})
+		default:
+			return err
 		}
 		return nil
 	})
@@ -117,8 +123,9 @@ func (e *Engine) SystemCheck(ctx context.Context) ([]Problem, error) {
 	if err != nil {
 		return problems, err
 	}
+	c := &checker{e: e, layers: map[digest.Digest]string{}}
 	for _, img := range imgs {
-		p, err := e.checkImage(ctx, img.ID, name(img))
+		p, err := c.image(ctx, img.ID, name(img))
 		if err != nil {
 			return problems, err
 		}
@@ -127,7 +134,14 @@ func (e *Engine) SystemCheck(ctx context.Context) ([]Problem, error) {
 	return problems, nil
 }
 
-func (e *Engine) checkImage(ctx context.Context, id digest.Digest, label string) ([]Problem, error) {
+// checker checks images, each shared layer once.
+type checker struct {
+	e      *Engine
+	layers map[digest.Digest]string // chain ID -> what is wrong with it, "" for nothing
+}
+
+func (c *checker) image(ctx context.Context, id digest.Digest, label string) ([]Problem, error) {
+	e := c.e
 	img, err := e.images.Get(ctx, id)
 	if err != nil {
 		return nil, err
@@ -137,30 +151,71 @@ func (e *Engine) checkImage(ctx context.Context, id digest.Digest, label string)
 		return []Problem{problem(img.Manifest.Digest, "(manifest) is missing from the content store")}, err
 	}
 	d, err := e.readImage(ctx, img)
+	if err == nil && len(d.manifest.Layers) != len(d.chainIDs) {
+		err = errdefs.Invalid("manifest has %d layers, config %d diff IDs", len(d.manifest.Layers), len(d.chainIDs))
+	}
 	if err != nil {
 		if errdefs.IsNotFound(err) || errdefs.IsInvalid(err) || errdefs.IsDataLoss(err) {
 			return []Problem{problem(img.Manifest.Digest, "(manifest) or its config cannot be read: "+err.Error())}, nil
 		}
 		return nil, err
 	}
+	blobs := unpack.LayerBlobs{Content: e.content, Layers: e.layers}
 	var out []Problem
-	for _, l := range d.manifest.Layers {
-		missing, err := e.missingBlob(ctx, l.Digest)
-		if err != nil {
-			return out, err
-		}
-		if missing {
+	for i, l := range d.manifest.Layers {
+		_, err := blobs.Stat(ctx, l, d.config.RootFS.DiffIDs[i], d.chainIDs[i])
+		if errdefs.IsNotFound(err) {
 			out = append(out, problem(l.Digest, "(layer blob) is missing from the content store"))
-		}
-	}
-	for _, c := range d.chainIDs {
-		if _, err := e.layers.Get(ctx, c); errdefs.IsNotFound(err) {
-			out = append(out, problem(c, "(layer) is missing from the layer store"))
 		} else if err != nil {
 			return out, err
 		}
 	}
+	for _, chain := range d.chainIDs {
+		what, err := c.layer(ctx, chain)
+		if err != nil {
+			return out, err
+		}
+		if what != "" {
+			out = append(out, problem(chain, what))
+		}
+	}
 	return out, nil
+}
+
+// layer checks a layer once: present, and, if it can rebuild its tar,
+// rebuilding it gives the bytes of its diffID.
+func (c *checker) layer(ctx context.Context, chain digest.Digest) (string, error) {
+	if what, ok := c.layers[chain]; ok {
+		return what, nil
+	}
+	what, err := c.verifyLayer(ctx, chain)
+	if err != nil {
+		return "", err
+	}
+	c.layers[chain] = what
+	return what, nil
+}
+
+func (c *checker) verifyLayer(ctx context.Context, chain digest.Digest) (string, error) {
+	info, err := c.e.layers.Get(ctx, chain)
+	if errdefs.IsNotFound(err) {
+		return "(layer) is missing from the layer store", nil
+	}
+	if err != nil || !info.TarSplit {
+		return "", err
+	}
+	rc, err := c.e.layers.Diff(ctx, chain)
+	if err == nil {
+		_, err = io.Copy(io.Discard, rc)
+		rc.Close()
+	}
+	switch {
+	case errdefs.IsDataLoss(err):
+		return "(layer) is damaged, its files no longer match its diffID: " + err.Error(), nil
+	case errdefs.IsNotFound(err):
+		return "(layer) is missing from the layer store", nil
+	}
+	return "", err
 }
 
 func (e *Engine) missingBlob(ctx context.Context, d digest.Digest) (bool, error) {

@@ -19,15 +19,16 @@ import (
 
 // finish resolves the images of the archive, unpacks all their layers and
 // only then writes the image records and tags, so that a failure anywhere
-// before leaves no image visible.
+// before leaves no image visible. Last, it drops the layer blobs that the
+// layer store rebuilds.
 func (l *loader) finish(ctx context.Context) ([]Loaded, error) {
 	plans, err := l.plans(ctx)
 	if err != nil {
 		return nil, err
 	}
 	for _, p := range plans {
-		for _, layer := range p.layers {
-			if err := l.present(ctx, layer.Digest, "layer"); err != nil {
+		for i, layer := range p.layers {
+			if err := l.layerPresent(ctx, layer, p.diffIDs[i]); err != nil {
 				return nil, fmt.Errorf("image %s: %w", p.config.Digest, err)
 			}
 		}
@@ -43,6 +44,7 @@ func (l *loader) finish(ctx context.Context) ([]Loaded, error) {
 		}
 		loaded = append(loaded, Loaded{ID: p.config.Digest, Tags: tags})
 	}
+	l.dropLayerBlobs(ctx, plans)
 	return loaded, nil
 }
 
@@ -110,6 +112,9 @@ func repoTagNames(tags []string) ([]reference.Named, error) {
 // compressedMediaType sniffs a stored layer blob and returns the OCI media
 // type of its compression, "" when it is not compressed.
 func (l *loader) compressedMediaType(ctx context.Context, d digest.Digest) (string, error) {
+	if l.rebuilt[d] {
+		return "", nil // a layer's tar, not stored
+	}
 	blob, err := l.st.Content.Open(ctx, d)
 	if err != nil {
 		return "", fmt.Errorf("opening layer %s: %w", d, err)

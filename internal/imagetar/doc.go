@@ -36,6 +36,13 @@
 // load that fails leaves no image half-visible, only unreferenced blobs and
 // layers for the garbage collector.
 //
+// Uncompressed layer blobs are not kept: the layer store rebuilds each one
+// byte for byte from its layer (unpack.LayerBlobs, which Save reads through).
+// A blob whose layer is in the layer store already is only verified, never
+// stored; the others are stored while the archive streams by and deleted
+// once the image records are written. Compressed blobs are kept, as are
+// the tars the layer store cannot rebuild (see layer.Info.TarSplit).
+//
 // Saving is deterministic: entries are written in a fixed order with fixed
 // owners, modes and times, so saving the same images twice gives the same
 // bytes, and a save -> load -> save round trip is byte-identical.

@@ -29,8 +29,9 @@ type ImportOptions struct {
 
 // Import makes a one-layer image from a root filesystem tarball (possibly
 // compressed), like `docker import`, and returns its ID. The tarball is read
-// once: it is unpacked into the layer store while its uncompressed form is
-// stored as the layer blob. The image gets no name; the caller tags it.
+// once, unpacked into the layer store; its uncompressed form is stored as
+// the layer blob only if the layer store cannot rebuild it. The image gets
+// no name; the caller tags it.
 func Import(ctx context.Context, st Stores, r io.Reader, opts ImportOptions) (digest.Digest, error) {
 	var cfg image.Config
 	if err := ApplyChanges(&cfg.Config.ImageConfig, opts.Changes); err != nil {
@@ -71,7 +72,8 @@ func Import(ctx context.Context, st Stores, r io.Reader, opts ImportOptions) (di
 }
 
 // importLayer unpacks the tarball as a base layer and, from the same read,
-// stores its uncompressed form as a blob (whose digest is the diffID).
+// stores its uncompressed form as a blob (whose digest is the diffID) when
+// the layer store cannot rebuild it. It returns the diffID and the size.
 func importLayer(ctx context.Context, st Stores, r io.Reader) (digest.Digest, int64, error) {
 	dr, _, err := archive.Decompress(r)
 	if err != nil {
@@ -83,23 +85,39 @@ func importLayer(ctx context.Context, st Stores, r io.Reader) (digest.Digest, in
 		return "", 0, err
 	}
 	defer w.Close()
-	info, err := st.Layers.Register(ctx, "", "", io.TeeReader(dr, w))
+	cw := &countWriter{w: w}
+	info, err := st.Layers.Register(ctx, "", "", io.TeeReader(dr, cw))
 	if err != nil {
 		return "", 0, fmt.Errorf("importing tarball: %w", err)
 	}
 	// The layer store may stop at the tar's end marker; the blob must hold
 	// every byte, or its digest would not be the diffID.
-	if _, err := io.Copy(w, dr); err != nil {
+	if _, err := io.Copy(cw, dr); err != nil {
 		return "", 0, errdefs.Invalid("reading tarball: %w", err)
+	}
+	if d := w.Digest(); d != info.DiffID {
+		return "", 0, fmt.Errorf("importing tarball: layer store computed diffID %s, blob is %s", info.DiffID, d)
+	}
+	if info.TarSplit {
+		return info.DiffID, cw.n, nil // the layer store rebuilds the blob; w discards it
 	}
 	blob, err := w.Commit(ctx)
 	if err != nil {
 		return "", 0, fmt.Errorf("storing layer: %w", err)
 	}
-	if blob.Digest != info.DiffID {
-		return "", 0, fmt.Errorf("importing tarball: layer store computed diffID %s, blob is %s", info.DiffID, blob.Digest)
-	}
 	return blob.Digest, blob.Size, nil
+}
+
+// countWriter counts the bytes written through it.
+type countWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // hostVariant is the variant Docker records for images made here.

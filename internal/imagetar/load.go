@@ -70,15 +70,23 @@ type loader struct {
 	links map[string]string        // archive path -> archive path it links to
 	meta  map[string][]byte        // top-level metadata files
 	blobs map[digest.Digest]bool   // every digest ingested
+	sizes map[digest.Digest]int64  // their sizes
+	// rebuilt holds the layer blobs the archive held but the content store
+	// does not: their layers are in the layer store, which rebuilds them.
+	rebuilt     map[digest.Digest]bool
+	rebuildable map[digest.Digest]bool // diffIDs the layer store can rebuild; nil until listed
+	buf         []byte
 }
 
 func newLoader(st Stores) *loader {
 	return &loader{
-		st:    st,
-		files: map[string]digest.Digest{},
-		links: map[string]string{},
-		meta:  map[string][]byte{},
-		blobs: map[digest.Digest]bool{},
+		st:      st,
+		files:   map[string]digest.Digest{},
+		links:   map[string]string{},
+		meta:    map[string][]byte{},
+		blobs:   map[digest.Digest]bool{},
+		sizes:   map[digest.Digest]int64{},
+		rebuilt: map[digest.Digest]bool{},
 	}
 }
 
@@ -191,7 +199,7 @@ func (l *loader) file(ctx context.Context, name string, size int64, r io.Reader)
 		return err
 	}
 	er := &errReader{r: r}
-	info, err := l.st.Content.Ingest(ctx, er, expected, size)
+	info, err := l.ingest(ctx, er, expected, size)
 	if err != nil {
 		if errors.Is(er.err, io.ErrUnexpectedEOF) {
 			return errdefs.Invalid("reading archive entry %s: truncated archive: %w", name, er.err)
@@ -203,6 +211,7 @@ func (l *loader) file(ctx context.Context, name string, size int64, r io.Reader)
 	}
 	l.files[name] = info.Digest
 	l.blobs[info.Digest] = true
+	l.sizes[info.Digest] = info.Size
 	return nil
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/strata-containers/strata/internal/errdefs"
 	"github.com/strata-containers/strata/internal/image"
+	"github.com/strata-containers/strata/internal/unpack"
 )
 
 // twoImages returns two images sharing a base layer.
@@ -83,9 +84,16 @@ func checkImage(t testing.TB, st Stores, name string, fx fixture) {
 	if m.Config.Digest != fx.id || len(m.Layers) != len(fx.layers) {
 		t.Fatalf("manifest of %s: config %s, %d layers", name, m.Config.Digest, len(m.Layers))
 	}
-	for _, l := range m.Layers {
-		if _, err := st.Content.Info(ctx, l.Digest); err != nil {
-			t.Errorf("layer blob %s: %v", l.Digest, err)
+	// Every layer blob can be read, and an uncompressed one is not stored:
+	// the layer store rebuilds it.
+	blobs := unpack.LayerBlobs{Content: st.Content, Layers: st.Layers}
+	chain := image.ChainIDs(fx.diffIDs)
+	for i, l := range m.Layers {
+		if size, err := blobs.Stat(ctx, l, fx.diffIDs[i], chain[i]); err != nil || size != l.Size {
+			t.Errorf("layer blob %s: size %d, %v; want %d", l.Digest, size, err, l.Size)
+		}
+		if _, err := st.Content.Info(ctx, l.Digest); unpack.Uncompressed(l, fx.diffIDs[i]) && !errdefs.IsNotFound(err) {
+			t.Errorf("uncompressed layer blob %s is stored (%v)", l.Digest, err)
 		}
 	}
 }

@@ -205,11 +205,7 @@ func (l *loader) classicLayer(ctx context.Context, name string, diffID digest.Di
 	if !ok {
 		return ocispec.Descriptor{}, errdefs.Invalid("%s refers to %q, which is not in the archive", manifestFile, name)
 	}
-	info, err := l.st.Content.Info(ctx, d)
-	if err != nil {
-		return ocispec.Descriptor{}, fmt.Errorf("layer %s: %w", name, err)
-	}
-	desc := ocispec.Descriptor{MediaType: ocispec.MediaTypeImageLayer, Digest: d, Size: info.Size}
+	desc := ocispec.Descriptor{MediaType: ocispec.MediaTypeImageLayer, Digest: d, Size: l.sizes[d]}
 	if d == diffID {
 		return desc, nil
 	}

@@ -14,6 +14,8 @@ import (
 
 	"github.com/strata-containers/strata/internal/archive"
 	"github.com/strata-containers/strata/internal/errdefs"
+	"github.com/strata-containers/strata/internal/image"
+	"github.com/strata-containers/strata/internal/unpack"
 )
 
 // copyBuffer is the chunk in which layer bytes move from blob to archive.
@@ -34,8 +36,9 @@ type saver struct {
 // manifest, and returns the manifest's descriptor.
 func (s *saver) image(ctx context.Context, img *savedImage) (ocispec.Descriptor, error) {
 	sizes := make([]int64, len(img.diffIDs))
+	chain := image.ChainIDs(img.diffIDs)
 	for i, diffID := range img.diffIDs {
-		size, err := s.layer(ctx, img.blobs[i], diffID)
+		size, err := s.layer(ctx, img.blobs[i], diffID, chain[i])
 		if err != nil {
 			return ocispec.Descriptor{}, fmt.Errorf("saving image %s: %w", img.id, err)
 		}
@@ -57,43 +60,61 @@ func (s *saver) image(ctx context.Context, img *savedImage) (ocispec.Descriptor,
 
 // layer writes the uncompressed form of a layer blob as blobs/<diffID> and
 // returns its size. A tar header needs the size first: an uncompressed blob
-// has it, a compressed one is decompressed twice, once to measure (and
-// verify, before anything is written) and once to copy. No temporary file.
-func (s *saver) layer(ctx context.Context, blob ocispec.Descriptor, diffID digest.Digest) (int64, error) {
+// has it (stored, or rebuilt by the layer store), a compressed one is
+// decompressed twice, once to measure (and verify, before anything is
+// written) and once to copy. No temporary file.
+func (s *saver) layer(ctx context.Context, blob ocispec.Descriptor, diffID, chainID digest.Digest) (int64, error) {
 	if size, ok := s.layerSizes[diffID]; ok {
 		return size, nil
 	}
-	f, err := s.st.Content.Open(ctx, blob.Digest)
+	blobs := unpack.LayerBlobs{Content: s.st.Content, Layers: s.st.Layers}
+	rc, size, err := blobs.Open(ctx, blob, diffID, chainID)
 	if err != nil {
 		if errdefs.IsNotFound(err) {
 			return 0, errdefs.DataLoss("layer %s: blob %s is missing from the content store", diffID, blob.Digest)
 		}
 		return 0, fmt.Errorf("layer %s: %w", diffID, err)
 	}
-	defer f.Close()
-	blobSize, err := f.Seek(0, io.SeekEnd)
-	if err != nil {
-		return 0, fmt.Errorf("layer %s: blob %s: %w", diffID, blob.Digest, err)
-	}
-	open := func() (io.ReadCloser, error) {
-		return io.NopCloser(io.NewSectionReader(f, 0, blobSize)), nil
-	}
-	size := blobSize
 	if blob.Digest != diffID {
-		open = func() (io.ReadCloser, error) {
-			rc, _, err := archive.Decompress(io.NewSectionReader(f, 0, blobSize))
-			return rc, err
+		rc.Close()
+		open := func() (io.ReadCloser, error) {
+			rc, _, err := blobs.Open(ctx, blob, diffID, chainID)
+			if err != nil {
+				return nil, err
+			}
+			return decompressed(rc)
 		}
 		if size, err = s.measure(ctx, open, diffID); err != nil {
 			return 0, err
 		}
+		if rc, err = open(); err != nil {
+			return 0, fmt.Errorf("layer %s: %w", diffID, err)
+		}
 	}
-	if err := s.copyLayer(ctx, open, diffID, size); err != nil {
+	defer rc.Close()
+	if err := s.copyLayer(ctx, rc, diffID, size); err != nil {
 		return 0, err
 	}
 	s.layerSizes[diffID] = size
 	return size, nil
 }
+
+// decompressed reads rc decompressed; closing it closes rc.
+func decompressed(rc io.ReadCloser) (io.ReadCloser, error) {
+	dr, _, err := archive.Decompress(rc)
+	if err != nil {
+		rc.Close()
+		return nil, err
+	}
+	return readCloser{Reader: dr, close: func() error { dr.Close(); return rc.Close() }}, nil
+}
+
+type readCloser struct {
+	io.Reader
+	close func() error
+}
+
+func (r readCloser) Close() error { return r.close() }
 
 // measure decompresses a layer, checking its diffID, and returns its size.
 func (s *saver) measure(ctx context.Context, open func() (io.ReadCloser, error), diffID digest.Digest) (int64, error) {
@@ -113,14 +134,9 @@ func (s *saver) measure(ctx context.Context, open func() (io.ReadCloser, error),
 	return n, nil
 }
 
-// copyLayer writes the layer entry, hashing as it goes: the digest is
-// checked while writing, so corrupted content fails the save.
-func (s *saver) copyLayer(ctx context.Context, open func() (io.ReadCloser, error), diffID digest.Digest, size int64) error {
-	rc, err := open()
-	if err != nil {
-		return fmt.Errorf("layer %s: %w", diffID, err)
-	}
-	defer rc.Close()
+// copyLayer writes the layer entry from rc, hashing as it goes: the digest
+// is checked while writing, so corrupted content fails the save.
+func (s *saver) copyLayer(ctx context.Context, rc io.Reader, diffID digest.Digest, size int64) error {
 	if err := s.header(blobPath(diffID), size); err != nil {
 		return err
 	}

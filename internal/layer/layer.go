@@ -12,7 +12,10 @@
 //
 //	layers/<chain-hex>/         one committed layer, never modified
 //	    diff/                   the layer's tree
-//	    layer.json              {chainID, diffID, parent, size}
+//	    layer.json              {chainID, diffID, parent, size, tarSplit, tarSize}
+//	    tar-split.json.gz       the layer tar's bytes other than file contents
+//	                            (tar-split's gzip'd JSON lines); absent when
+//	                            the tar cannot be rebuilt (tarSplit false)
 //	rw/<id>/                    a container's writable layer
 //	    diff/ work/             overlay upperdir and workdir (vfs: diff only)
 //	    rw.json                 {id, parent}
@@ -32,6 +35,16 @@
 // discarded. Removal is the reverse: one rename into tmp, then deletion, so
 // a crash never leaves half a layer under layers/. Open sweeps tmp entries
 // whose lock is free (their owner died).
+//
+// A layer's uncompressed tar need not be kept as a blob: Register records
+// its tar-split metadata (headers, PAX records, padding, end blocks, and the name, size and CRC-64
+// of each file's content) while unpacking, and Diff rebuilds the exact tar,
+// the bytes its diffID names, from the metadata and the files of diff/. The
+// rebuild opens files beneath diff/ only, never through a symlink, and checks
+// the result against the diffID. A tar that changes its own content (writes
+// a path twice, whiteouts a file it wrote) or holds content Apply does not
+// keep as a file (sparse files) keeps no metadata (Info.TarSplit false):
+// its blob stays the only copy of its tar.
 //
 // Driver choice: Options.Driver "" takes overlay when .probe-ok is valid or
 // a test mount succeeds, unless the store already holds a vfs directory (a
@@ -59,6 +72,11 @@ type Info struct {
 	DiffID  digest.Digest `json:"diffID"`
 	Parent  digest.Digest `json:"parent,omitempty"` // chain ID of the parent, "" for a base layer
 	Size    int64         `json:"size"`             // bytes of regular files in the layer's directory, hardlinks once (vfs: the whole tree)
+	// TarSplit says that the layer's tar-split metadata is stored: Diff
+	// can rebuild its uncompressed tar, so its blob need not be kept.
+	TarSplit bool `json:"tarSplit,omitempty"`
+	// TarSize is the length of the uncompressed tar (valid with TarSplit).
+	TarSize int64 `json:"tarSize,omitempty"`
 }
 
 // RWInfo describes a container's writable layer.

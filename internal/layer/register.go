@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 
@@ -77,14 +79,17 @@ func (s *Store) unpack(ctx context.Context, parent, diffID digest.Digest, r io.R
 			return Info{}, err
 		}
 	}
-	got, err := s.apply(ctx, diff, r)
+	res, err := s.apply(ctx, t.dir, r)
 	if err != nil {
 		return Info{}, fmt.Errorf("unpacking layer %s: %w", orUnknown(diffID), err)
 	}
-	if diffID != "" && got != diffID {
-		return Info{}, errdefs.Invalid("layer %s: content has diffID %s", diffID, got)
+	if diffID != "" && res.diffID != diffID {
+		return Info{}, errdefs.Invalid("layer %s: content has diffID %s", diffID, res.diffID)
 	}
-	info := Info{ChainID: ChainID(parent, got), DiffID: got, Parent: parent}
+	info := Info{
+		ChainID: ChainID(parent, res.diffID), DiffID: res.diffID, Parent: parent,
+		TarSize: res.size, TarSplit: res.split,
+	}
 	if info.Size, err = diskUsage(diff); err != nil {
 		return Info{}, err
 	}
@@ -108,19 +113,63 @@ func (s *Store) initFromParent(ctx context.Context, diff string, parent digest.D
 	return nil
 }
 
-// apply unpacks r into diff and returns the digest of the whole stream.
-// Apply may stop at the tar's end-of-archive blocks; what follows them is
-// still part of the blob the diffID names, so it is hashed too.
-func (s *Store) apply(ctx context.Context, diff string, r io.Reader) (digest.Digest, error) {
-	h := sha256.New()
-	tee := io.TeeReader(r, h)
-	if _, err := archive.Apply(ctx, diff, tee, archive.ApplyOptions{Whiteouts: s.drv.whiteouts()}); err != nil {
-		return "", err
+// applied is what unpacking a layer's stream found out about it.
+type applied struct {
+	diffID digest.Digest
+	size   int64 // bytes of the stream
+	split  bool  // its tar-split metadata was kept: Diff can rebuild it
+}
+
+// apply unpacks r into dir/diff and records its tar-split metadata in
+// dir/tar-split.json.gz (see splitter). Apply may stop at the tar's
+// end-of-archive blocks; what follows them is still part of the blob the
+// diffID names, so it is hashed and recorded too.
+func (s *Store) apply(ctx context.Context, dir string, r io.Reader) (applied, error) {
+	rec, err := newRecorder(filepath.Join(dir, splitFile))
+	if err != nil {
+		return applied{}, err
 	}
-	if _, err := io.Copy(io.Discard, tee); err != nil {
-		return "", fmt.Errorf("reading the end of the tar: %w", err)
+	defer rec.close()
+	sp, err := startSplitter(rec, newCRCPutter())
+	if err != nil {
+		return applied{}, fmt.Errorf("recording tar-split metadata: %w", err)
 	}
-	return digest.NewDigest(digest.SHA256, h), nil
+	hr := &hashReader{r: r, h: sha256.New()}
+	tee := io.TeeReader(hr, sp)
+	_, err = archive.Apply(ctx, filepath.Join(dir, "diff"), tee, archive.ApplyOptions{Whiteouts: s.drv.whiteouts()})
+	if err == nil {
+		if _, err = io.Copy(io.Discard, tee); err != nil {
+			err = fmt.Errorf("reading the end of the tar: %w", err)
+		}
+	}
+	splitErr := sp.finish(err)
+	if err != nil {
+		return applied{}, err
+	}
+	res := applied{diffID: digest.NewDigest(digest.SHA256, hr.h), size: hr.n}
+	var why string
+	if res.split, why, err = rec.finish(splitErr); err != nil {
+		return applied{}, err
+	}
+	if !res.split {
+		slog.DebugContext(ctx, "layer tar cannot be rebuilt from its directory, its blob must be kept",
+			"diffID", res.diffID, "reason", why)
+	}
+	return res, nil
+}
+
+// hashReader hashes and counts what is read through it.
+type hashReader struct {
+	r io.Reader
+	h hash.Hash
+	n int64
+}
+
+func (h *hashReader) Read(p []byte) (int, error) {
+	n, err := h.r.Read(p)
+	h.h.Write(p[:n])
+	h.n += int64(n)
+	return n, err
 }
 
 // commit makes the unpacked layer durable and visible, or returns the

@@ -13,7 +13,14 @@
 //     caller may write the image record after it and never before;
 //   - the per-layer step (Layer) takes an io.Reader, so a registry download
 //     can be streamed straight into it without first landing in the content
-//     store.
+//     store;
+//   - an uncompressed layer's blob need not be stored: when the source
+//     lacks it, Layers rebuilds it from a layer of the same diffID.
+//
+// LayerBlobs is the one way to read layer blobs for the rest of strata: the
+// content store when it has the blob, else the tar rebuilt by the layer
+// store (only uncompressed blobs, whose bytes are the layer's tar, can be
+// rebuilt; compressed ones are always kept).
 package unpack
 
 import (
@@ -105,7 +112,7 @@ func Layer(ctx context.Context, ls *layer.Store, parent, diffID digest.Digest, r
 }
 
 func fromSource(ctx context.Context, src Source, ls *layer.Store, parent digest.Digest, desc ocispec.Descriptor, diffID digest.Digest) error {
-	blob, err := src.Open(ctx, desc.Digest)
+	blob, err := openLayerBlob(ctx, src, ls, desc, diffID)
 	if err != nil {
 		return fmt.Errorf("opening blob %s of layer %s: %w", desc.Digest, diffID, err)
 	}
