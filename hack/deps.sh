@@ -5,7 +5,9 @@ set -euo pipefail
 
 # busybox-static: the base image (there is no registry to pull one from).
 # skopeo, umoci: foreign tools the interop tests check strata's archives with.
-packages=(busybox-static skopeo umoci)
+# docker-registry: the registry the pull/push tests run on loopback;
+# apache2-utils: htpasswd, for its bcrypt password file.
+packages=(busybox-static skopeo umoci docker-registry apache2-utils)
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
