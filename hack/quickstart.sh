@@ -26,3 +26,17 @@ strata images
 strata history busybox
 strata system df -v
 strata system check
+
+echo "==> run a container"
+strata run --rm busybox echo hello from a container
+
+echo "==> a container in the background: run -d, ps, logs, stop, rm"
+strata rm -f demo >/dev/null 2>&1 || true
+strata run -d --name demo busybox sh -c 'echo started; trap "echo stopping; exit 0" TERM; while true; do sleep 1; done'
+strata ps
+sleep 1
+strata logs demo
+strata stop demo
+strata ps -a --filter name=demo
+strata logs -t demo
+strata rm demo

@@ -12,8 +12,7 @@ import (
 	"github.com/strata-containers/strata/internal/errdefs"
 )
 
-// newInspectCommand is the top-level `inspect`, which will cover every kind
-// of object; images are the only kind so far.
+// newInspectCommand is the top-level `inspect`, of containers and images.
 func (c *cli) newInspectCommand() *cobra.Command {
 	var tmpl, kind string
 	var size bool
@@ -22,8 +21,19 @@ func (c *cli) newInspectCommand() *cobra.Command {
 		Short: "Return low-level information on strata objects",
 		Args:  minArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if kind != "" && kind != "image" {
+			switch kind {
+			case "", "image":
+			case "container":
+				return c.withEngine(cmd.Context(), func(e *engine.Engine) error {
+					return inspectContainers(c, cmd, e, args, tmpl)
+				})
+			default:
 				return errdefs.Invalid("%q is not a valid value for --type", kind)
+			}
+			if kind == "" && c.allContainers(cmd, args) {
+				return c.withEngine(cmd.Context(), func(e *engine.Engine) error {
+					return inspectContainers(c, cmd, e, args, tmpl)
+				})
 			}
 			return c.inspectImages(cmd, args, tmpl, "object")
 		},
@@ -33,6 +43,22 @@ func (c *cli) newInspectCommand() *cobra.Command {
 	fl.BoolVarP(&size, "size", "s", false, "Display total file sizes if the type is container")
 	fl.StringVar(&kind, "type", "", "Return JSON for specified type")
 	return cmd
+}
+
+// allContainers reports whether every name is a container: docker looks
+// for a container before an image.
+func (c *cli) allContainers(cmd *cobra.Command, names []string) bool {
+	found := false
+	_ = c.withEngine(cmd.Context(), func(e *engine.Engine) error {
+		for _, n := range names {
+			if _, err := e.ContainerInspect(cmd.Context(), n); err != nil {
+				return nil
+			}
+		}
+		found = true
+		return nil
+	})
+	return found
 }
 
 // newImageInspectCommand is `image inspect`.

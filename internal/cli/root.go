@@ -79,6 +79,8 @@ func NewRootCommand(s Streams, lookupEnv func(string) (string, bool)) *cobra.Com
 		c.newLoadCommand("load"), c.newRemoveCommand("rmi"), c.newSaveCommand("save"),
 		c.newTagCommand("tag"),
 	)
+	c.addRegistryCommands(root, lookupEnv)
+	root.AddCommand(c.containerCommands(lookupEnv)...)
 	visit(root, func(cmd *cobra.Command) { cmd.DisableFlagsInUseLine = true })
 	return root
 }

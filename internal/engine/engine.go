@@ -6,13 +6,20 @@
 //
 // On disk, under Config.Root:
 //
-//	content/   blobs (package content)
-//	layers/    read-only and writable layers (package layer)
-//	images/    image records and references (package image)
-//	gc.lock    the garbage-collection lock, see below
+//	content/     blobs (package content)
+//	layers/      read-only and writable layers (package layer)
+//	images/      image records and references (package image)
+//	containers/  container records, names, states and logs (package container)
+//	gc.lock      the garbage-collection lock, see below
 //
-// Garbage collection is by reachability. Image records are the roots (the
-// containers will be too, through the imageUsers hook); each root keeps its
+// and under Config.RunRoot, state that dies with the machine:
+//
+//	containers/<id>/  a running container's OCI bundle (config.json, the
+//	                  rootfs mount point, the monitor's config and stderr)
+//	runtime/          the runtime's state directory (package runtime)
+//
+// Garbage collection is by reachability. Image records are the roots, and
+// containers keep their images through the imageUsers hook; each root keeps its
 // manifest, its config, its layer blobs and the layers named by the chain IDs
 // of its config's diff IDs. Everything else in the content and layer stores
 // is garbage.
@@ -36,6 +43,7 @@ import (
 	"github.com/opencontainers/go-digest"
 
 	"github.com/strata-containers/strata/internal/config"
+	"github.com/strata-containers/strata/internal/container"
 	"github.com/strata-containers/strata/internal/content"
 	"github.com/strata-containers/strata/internal/image"
 	"github.com/strata-containers/strata/internal/imagetar"
@@ -50,11 +58,15 @@ type Engine struct {
 	layers  *layer.Store
 	images  *image.Store
 	gcLock  *lockfile.Locker
+	// containers is the container store; its records are GC roots
+	// through imageUsers, and their writable layers keep their parents.
+	containers *container.Store
 
-	// imageUsers is the hook through which containers will keep their
-	// images: removal refuses to delete an image in use ("image is being
-	// used by running container ...") unless forced, and the counts appear
-	// in `system df`. Until containers exist it reports no use.
+	// imageUsers is the hook through which containers keep their images:
+	// removal refuses to delete an image in use ("image is being used by
+	// running container ...") unless forced, and the counts appear in
+	// `system df`. It lists the container store (containerImageUsers);
+	// tests replace it.
 	imageUsers func(ctx context.Context) ([]ImageUse, error)
 }
 
@@ -64,8 +76,6 @@ type ImageUse struct {
 	ContainerID string
 	Running     bool
 }
-
-func noImageUsers(context.Context) ([]ImageUse, error) { return nil, nil }
 
 // New validates cfg and opens (creating if needed) the stores under cfg.Root.
 // Opening sweeps what crashed writers left behind.
@@ -88,14 +98,19 @@ func New(ctx context.Context, cfg config.Config) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening image store: %w", err)
 	}
+	cts, err := container.Open(filepath.Join(cfg.Root, "containers"))
+	if err != nil {
+		return nil, err
+	}
 	lk, err := lockfile.New(filepath.Join(cfg.Root, "gc.lock"))
 	if err != nil {
 		return nil, err
 	}
-	return &Engine{
-		cfg: cfg, content: cs, layers: ls, images: is, gcLock: lk,
-		imageUsers: noImageUsers,
-	}, nil
+	e := &Engine{
+		cfg: cfg, content: cs, layers: ls, images: is, gcLock: lk, containers: cts,
+	}
+	e.imageUsers = e.containerImageUsers
+	return e, nil
 }
 
 // Close releases the engine's resources. It must not be called while a

@@ -1,0 +1,307 @@
+// Package container is the container store: one record per container,
+// its names, its lock and its state, with the reconciliation that makes a
+// container whose monitor died read as exited.
+//
+// On disk, under the root given to Open (<Root>/containers):
+//
+//	<id>/config.json     the Record, written atomically
+//	<id>/state.json      monitor.State: written by the creator, then by the
+//	                     container's monitor while it lives
+//	<id>/lock            the container's lock (lockfile): held by the creator
+//	                     until the container is complete, and by every
+//	                     operation that changes it (start, stop, rm)
+//	<id>/incomplete      present until the creation finished
+//	<id>/<id>-json.log   the json-file log (package logs)
+//	names/<name>         the ID owning name; created with link(2), so a name
+//	                     is taken once
+//	.tmp-<id>            a container being created, before its rename
+//	.tmp-deleted-<id>    a container being removed
+//
+// Invariants: a directory <id> always has a config.json; a name file is
+// created only after its container's directory and removed before it, so a
+// name never names a container that does not exist (one left by a crash
+// between the two steps is taken over); a directory with "incomplete" whose
+// lock is free was left by a creator that died, and Sweep removes it.
+package container
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/strata-containers/strata/internal/atomicfile"
+	"github.com/strata-containers/strata/internal/errdefs"
+	"github.com/strata-containers/strata/internal/lockfile"
+	"github.com/strata-containers/strata/internal/monitor"
+)
+
+const (
+	recordName     = "config.json"
+	stateName      = "state.json"
+	lockName       = "lock"
+	incompleteName = "incomplete"
+	tmpPrefix      = ".tmp-"
+	// staleTemp is how old a temporary directory must be before a sweeper
+	// looks at it: its creator may not hold its lock yet when younger.
+	staleTemp = 10 * time.Minute
+)
+
+// Store is the container store. It is safe for concurrent use, by
+// goroutines and by processes.
+type Store struct {
+	root string
+}
+
+// Open opens (creating if needed) the store at root.
+func Open(root string) (*Store, error) {
+	if err := os.MkdirAll(filepath.Join(root, "names"), 0o700); err != nil {
+		return nil, fmt.Errorf("opening container store: %w", err)
+	}
+	return &Store{root: root}, nil
+}
+
+func (s *Store) dir(id string) string { return filepath.Join(s.root, id) }
+
+// Dir is the directory of container id.
+func (s *Store) Dir(id string) string { return s.dir(id) }
+
+// StatePath is where container id's state lives (its monitor writes it).
+func (s *Store) StatePath(id string) string { return filepath.Join(s.dir(id), stateName) }
+
+// LogPath is where container id's json-file log lives.
+func (s *Store) LogPath(id string) string { return filepath.Join(s.dir(id), id+"-json.log") }
+
+// Creation is a container being created: incomplete and locked until
+// Commit, removed by Abort.
+type Creation struct {
+	s    *Store
+	rec  Record
+	lock *lockfile.Locker
+}
+
+// Create records a new container. It is incomplete (invisible to Get and
+// List, swept if this process dies) until Commit. rec.ID is set if empty;
+// rec.Name is reserved, or a random name is chosen if empty.
+func (s *Store) Create(ctx context.Context, rec Record) (*Creation, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if rec.ID == "" {
+		rec.ID = NewID()
+	}
+	rec.LogPath = s.LogPath(rec.ID)
+	tmp := filepath.Join(s.root, tmpPrefix+rec.ID)
+	if err := os.Mkdir(tmp, 0o700); err != nil {
+		return nil, fmt.Errorf("creating container %s: %w", rec.ID, err)
+	}
+	lock, err := lockfile.New(filepath.Join(tmp, lockName))
+	if err != nil {
+		os.RemoveAll(tmp)
+		return nil, err
+	}
+	lock.Lock()
+	c := &Creation{s: s, rec: rec, lock: lock}
+	if err := c.prepare(tmp); err != nil {
+		c.release()
+		os.RemoveAll(tmp)
+		return nil, err
+	}
+	if err := c.reserve(); err != nil {
+		c.release()
+		os.RemoveAll(s.dir(rec.ID))
+		return nil, err
+	}
+	return c, nil
+}
+
+// prepare fills the temporary directory and renames it into place.
+func (c *Creation) prepare(tmp string) error {
+	if err := os.WriteFile(filepath.Join(tmp, incompleteName), nil, 0o600); err != nil {
+		return err
+	}
+	if err := writeJSON(filepath.Join(tmp, recordName), c.rec); err != nil {
+		return err
+	}
+	st := monitor.State{Status: monitor.StatusCreated}
+	if err := monitor.WriteState(filepath.Join(tmp, stateName), st); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, c.s.dir(c.rec.ID)); err != nil {
+		return fmt.Errorf("creating container %s: %w", c.rec.ID, err)
+	}
+	return atomicfile.SyncDir(c.s.root)
+}
+
+func (c *Creation) reserve() error {
+	if c.rec.Name != "" {
+		return c.s.reserveName(c.rec.Name, c.rec.ID)
+	}
+	for {
+		c.rec.Name = randomName()
+		err := c.s.reserveName(c.rec.Name, c.rec.ID)
+		if !errdefs.IsConflict(err) {
+			if err == nil {
+				// The record was written before the name was drawn.
+				err = writeJSON(filepath.Join(c.s.dir(c.rec.ID), recordName), c.rec)
+			}
+			return err
+		}
+	}
+}
+
+// Record returns the record being created (ID and Name are set).
+func (c *Creation) Record() Record { return c.rec }
+
+// Commit makes the container complete and releases its lock.
+func (c *Creation) Commit() error {
+	defer c.release()
+	if err := os.Remove(filepath.Join(c.s.dir(c.rec.ID), incompleteName)); err != nil {
+		return fmt.Errorf("completing container %s: %w", c.rec.ID, err)
+	}
+	return atomicfile.SyncDir(c.s.dir(c.rec.ID))
+}
+
+// Abort removes the container being created.
+func (c *Creation) Abort() {
+	defer c.release()
+	c.s.releaseName(c.rec.Name, c.rec.ID)
+	os.RemoveAll(c.s.dir(c.rec.ID))
+}
+
+func (c *Creation) release() {
+	c.lock.Unlock()
+	c.lock.Close()
+}
+
+func writeJSON(path string, v any) error {
+	data, err := json.MarshalIndent(v, "", "\t")
+	if err != nil {
+		return err
+	}
+	return atomicfile.WriteFile(path, data, 0o600)
+}
+
+// Lock takes container id's lock; the returned function releases it.
+func (s *Store) Lock(ctx context.Context, id string) (func(), error) {
+	l, err := lockfile.New(filepath.Join(s.dir(id), lockName))
+	if err != nil {
+		return nil, err
+	}
+	if err := l.LockContext(ctx); err != nil {
+		l.Close()
+		return nil, err
+	}
+	return func() { l.Unlock(); l.Close() }, nil
+}
+
+// load reads container id; an incomplete one is not found.
+func (s *Store) load(id string) (Container, error) {
+	var c Container
+	data, err := os.ReadFile(filepath.Join(s.dir(id), recordName))
+	if errors.Is(err, os.ErrNotExist) {
+		return c, errdefs.NotFound("No such container: %s", id)
+	}
+	if err != nil {
+		return c, fmt.Errorf("reading container %s: %w", id, err)
+	}
+	if _, err := os.Stat(filepath.Join(s.dir(id), incompleteName)); err == nil {
+		return c, errdefs.NotFound("No such container: %s", id)
+	}
+	if err := json.Unmarshal(data, &c.Record); err != nil {
+		return c, errdefs.DataLoss("reading container %s: %w", id, err)
+	}
+	st, err := monitor.ReadState(s.StatePath(id))
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return c, err
+	}
+	c.State = reconcile(st)
+	return c, nil
+}
+
+// SetState replaces container id's state.
+func (s *Store) SetState(id string, st monitor.State) error {
+	return monitor.WriteState(s.StatePath(id), st)
+}
+
+// Remove deletes container id's record, name and log. The caller holds
+// its lock and has stopped it.
+func (s *Store) Remove(ctx context.Context, id string) error {
+	c, err := s.load(id)
+	if err != nil {
+		return err
+	}
+	s.releaseName(c.Name, id)
+	return s.removeDir(id)
+}
+
+func (s *Store) removeDir(id string) error {
+	del := filepath.Join(s.root, tmpPrefix+"deleted-"+id)
+	if err := os.Rename(s.dir(id), del); err != nil {
+		return fmt.Errorf("removing container %s: %w", id, err)
+	}
+	if err := os.RemoveAll(del); err != nil {
+		return fmt.Errorf("removing container %s: %w", id, err)
+	}
+	return nil
+}
+
+// Sweep removes what dead creators and removers left: incomplete
+// containers whose lock is free, and old temporary directories. It returns
+// the IDs of the incomplete containers it removed, whose other resources
+// (writable layer, bundle) the caller frees.
+func (s *Store) Sweep(ctx context.Context) ([]string, error) {
+	entries, err := os.ReadDir(s.root)
+	if err != nil {
+		return nil, fmt.Errorf("sweeping containers: %w", err)
+	}
+	var swept []string
+	for _, e := range entries {
+		name := e.Name()
+		if strings.HasPrefix(name, tmpPrefix) {
+			s.sweepTemp(name)
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(s.dir(name), incompleteName)); err != nil {
+			continue
+		}
+		l, err := lockfile.New(filepath.Join(s.dir(name), lockName))
+		if err != nil {
+			continue
+		}
+		if l.TryLock() {
+			var rec Record
+			data, _ := os.ReadFile(filepath.Join(s.dir(name), recordName))
+			if json.Unmarshal(data, &rec) == nil {
+				s.releaseName(rec.Name, name)
+			}
+			if s.removeDir(name) == nil {
+				swept = append(swept, name)
+			}
+			l.Unlock()
+		}
+		l.Close()
+	}
+	return swept, nil
+}
+
+func (s *Store) sweepTemp(name string) {
+	p := filepath.Join(s.root, name)
+	st, err := os.Stat(p)
+	if err != nil || time.Since(st.ModTime()) < staleTemp && !strings.HasPrefix(name, tmpPrefix+"deleted-") {
+		return
+	}
+	l, err := lockfile.New(filepath.Join(p, lockName))
+	if err != nil {
+		return
+	}
+	defer l.Close()
+	if l.TryLock() {
+		os.RemoveAll(p)
+		l.Unlock()
+	}
+}

@@ -1,0 +1,326 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
+	"github.com/opencontainers/go-digest"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/strata-containers/strata/internal/atomicfile"
+	"github.com/strata-containers/strata/internal/container"
+	"github.com/strata-containers/strata/internal/errdefs"
+	"github.com/strata-containers/strata/internal/monitor"
+	"github.com/strata-containers/strata/internal/mount"
+	"github.com/strata-containers/strata/internal/runtime"
+	"github.com/strata-containers/strata/internal/spec"
+)
+
+// Errors of a workload that cannot start, for the CLI's exit codes (127
+// and 126, as a shell's).
+var (
+	ErrExecNotFound = runtime.ErrExecNotFound
+	ErrExecDenied   = runtime.ErrExecDenied
+)
+
+// ParseMemory parses a --memory value, with docker's error wording.
+func ParseMemory(v string) (int64, error) { return spec.ParseMemory(v) }
+
+// ParseCPUs parses a --cpus value into nano CPUs.
+func ParseCPUs(v string) (int64, error) { return spec.ParseCPUs(v) }
+
+// ParseEnv parses -e values and --env-file contents; a bare KEY takes its
+// value from lookup (the CLI's environment).
+func ParseEnv(values, files []string, lookup func(string) (string, bool)) ([]string, error) {
+	var env []string
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return nil, errdefs.Invalid("open %s: %w", f, err)
+		}
+		kv, err := spec.ParseEnvFile(string(data), lookup)
+		if err != nil {
+			return nil, fmt.Errorf("env file %s: %w", f, err)
+		}
+		env = append(env, kv...)
+	}
+	for _, v := range values {
+		kv, err := spec.ParseEnv(v, lookup)
+		if err != nil {
+			return nil, err
+		}
+		env = append(env, kv...)
+	}
+	return env, nil
+}
+
+// ContainerCreateOptions are the options of create and run.
+type ContainerCreateOptions struct {
+	Image         string
+	Name          string
+	Args          []string // replace the image's Cmd
+	Entrypoint    []string
+	EntrypointSet bool // --entrypoint given ("" clears the image's)
+	Env           []string
+	WorkingDir    string
+	User          string
+	Hostname      string
+	Labels        map[string]string
+	AutoRemove    bool
+	Privileged    bool
+	ReadOnly      bool
+	NetworkMode   string
+	CapAdd        []string
+	CapDrop       []string
+	Memory        int64
+	NanoCPUs      int64
+	CPUShares     int64
+	PidsLimit     int64
+}
+
+func (o ContainerCreateOptions) process() spec.Process {
+	return spec.Process{Entrypoint: o.Entrypoint, EntrypointSet: o.EntrypointSet, Args: o.Args, Env: o.Env, WorkingDir: o.WorkingDir}
+}
+
+// ContainerCreate creates a container from an image: its record and its
+// writable layer. Invalid options fail before anything is written.
+func (e *Engine) ContainerCreate(ctx context.Context, opts ContainerCreateOptions) (string, error) {
+	e.sweepContainers(ctx)
+	defer e.shared()()
+	img, err := e.images.Resolve(ctx, opts.Image)
+	if err != nil {
+		return "", err
+	}
+	d, err := e.readImage(ctx, img)
+	if err != nil {
+		return "", err
+	}
+	argv, err := spec.Command(d.config.Config, opts.process())
+	if err != nil {
+		return "", err
+	}
+	rec := newRecord(opts, d)
+	rec.Path, rec.Args = argv[0], argv[1:]
+	// Generating the spec now checks every option before anything exists.
+	if _, err := generateSpec(rec, spec.User{}); err != nil {
+		return "", err
+	}
+	cr, err := e.containers.Create(ctx, rec)
+	if err != nil {
+		return "", err
+	}
+	id := cr.Record().ID
+	var parent digest.Digest
+	if n := len(d.chainIDs); n > 0 {
+		parent = d.chainIDs[n-1]
+	}
+	if _, err := e.layers.CreateRW(ctx, id, parent); err != nil {
+		cr.Abort()
+		return "", fmt.Errorf("creating container %s: %w", id, err)
+	}
+	if err := cr.Commit(); err != nil {
+		_ = e.layers.RemoveRW(ctx, id)
+		cr.Abort()
+		return "", err
+	}
+	return id, nil
+}
+
+func newRecord(opts ContainerCreateOptions, d *imageData) container.Record {
+	cfg := d.config.Config
+	rec := container.Record{
+		ID: container.NewID(), Name: opts.Name, Created: time.Now().UTC(),
+		Image: string(d.ID), ImageName: opts.Image,
+		Config: container.Config{
+			User: opts.User, Env: append(append([]string{}, cfg.Env...), opts.Env...),
+			Cmd: cfg.Cmd, Entrypoint: cfg.Entrypoint, Image: opts.Image,
+			WorkingDir: cfg.WorkingDir, Labels: map[string]string{},
+		},
+		HostConfig: container.HostConfig{
+			AutoRemove: opts.AutoRemove, Privileged: opts.Privileged, ReadonlyRootfs: opts.ReadOnly,
+			NetworkMode: opts.NetworkMode, CapAdd: opts.CapAdd, CapDrop: opts.CapDrop,
+			Memory: opts.Memory, NanoCPUs: opts.NanoCPUs, CPUShares: opts.CPUShares, PidsLimit: opts.PidsLimit,
+			LogConfig: container.LogConfig{Type: "json-file", Config: map[string]string{}},
+		},
+	}
+	if rec.HostConfig.NetworkMode == "" {
+		// No bridge yet: a new network namespace with only lo, honestly named.
+		rec.HostConfig.NetworkMode = "none"
+	}
+	for k, v := range cfg.Labels {
+		rec.Config.Labels[k] = v
+	}
+	for k, v := range opts.Labels {
+		rec.Config.Labels[k] = v
+	}
+	// Docker's merge: an entrypoint given on the command line drops the
+	// image's Cmd, unless it clears the entrypoint.
+	if opts.EntrypointSet {
+		rec.Config.Entrypoint = opts.Entrypoint
+		if len(opts.Entrypoint) > 0 {
+			rec.Config.Cmd = nil
+		}
+	}
+	if len(opts.Args) > 0 {
+		rec.Config.Cmd = opts.Args
+	}
+	if opts.WorkingDir != "" {
+		rec.Config.WorkingDir = opts.WorkingDir
+	}
+	rec.Config.Hostname = opts.Hostname
+	if rec.Config.Hostname == "" {
+		rec.Config.Hostname = spec.Hostname(rec.ID)
+	}
+	return rec
+}
+
+// generateSpec builds the OCI spec of rec; user is the resolved user. The
+// record holds everything of the image that the spec needs (command, env,
+// working directory), so a container runs on after `rmi -f` of its image.
+func generateSpec(rec container.Record, user spec.User) (*specs.Spec, error) {
+	h := rec.HostConfig
+	var img dockerspec.DockerOCIImage
+	return spec.Generate(rec.ID,
+		spec.WithHostname(rec.Config.Hostname),
+		// The command was resolved at creation: Path and Args.
+		spec.WithImage(img, spec.Process{
+			Entrypoint: append([]string{rec.Path}, rec.Args...), EntrypointSet: true,
+			Env: rec.Config.Env, WorkingDir: rec.Config.WorkingDir,
+		}),
+		spec.WithNetwork(h.NetworkMode),
+		spec.WithCapabilities(h.CapAdd, h.CapDrop),
+		spec.WithPrivileged(h.Privileged),
+		spec.WithReadonlyRootfs(h.ReadonlyRootfs),
+		spec.WithResources(spec.Resources{Memory: h.Memory, NanoCPUs: h.NanoCPUs, CPUShares: h.CPUShares, PidsLimit: h.PidsLimit}),
+		spec.WithUser(user),
+	)
+}
+
+// bundle is where container id's OCI bundle lives (config.json, rootfs).
+func (e *Engine) bundle(id string) string { return filepath.Join(e.cfg.RunRoot, "containers", id) }
+
+func (e *Engine) runtimeRoot() string { return filepath.Join(e.cfg.RunRoot, "runtime") }
+
+// Attached is a started container whose launcher waits for it.
+type Attached struct {
+	ID string
+	e  *Engine
+	h  *monitor.Handle
+}
+
+// ContainerStart starts a created or exited container through a new
+// monitor and returns once its workload runs. With attach, the caller
+// must call Stream (or Finish); otherwise the container is on its own. A
+// running container is left as it is (docker's "not modified").
+func (e *Engine) ContainerStart(ctx context.Context, ref string, attach bool) (*Attached, error) {
+	c, err := e.containers.Get(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	unlock, err := e.containers.Lock(ctx, c.ID)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	if c, err = e.containers.Get(ctx, c.ID); err != nil {
+		return nil, err
+	}
+	if c.Running() {
+		return &Attached{ID: c.ID, e: e}, nil
+	}
+	cfg, err := e.prepareBundle(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	h, err := monitor.Launch(ctx, "/proc/self/exe", cfg)
+	if err != nil {
+		_ = mount.UnmountAll(cfg.Rootfs())
+		return nil, fmt.Errorf("starting container %s: %w", c.Name, err)
+	}
+	if !attach {
+		h.Detach()
+		return &Attached{ID: c.ID, e: e}, nil
+	}
+	return &Attached{ID: c.ID, e: e, h: h}, nil
+}
+
+// prepareBundle mounts the rootfs, resolves the user in it, writes the
+// OCI spec and returns the monitor's configuration. The user is resolved
+// here, not in the monitor, because it needs the image's /etc/passwd and
+// the spec package, which the monitor must not import; the monitor takes
+// the mount over (and mounts it itself if it finds it missing).
+func (e *Engine) prepareBundle(ctx context.Context, c container.Container) (cfg monitor.Config, err error) {
+	mounts, err := e.layers.Mounts(ctx, c.ID)
+	if err != nil {
+		return cfg, err
+	}
+	cfg = monitor.Config{
+		ID: c.ID, Bundle: e.bundle(c.ID), Mounts: mounts, RuntimeRoot: e.runtimeRoot(),
+		StatePath: e.containers.StatePath(c.ID), LogPath: c.LogPath,
+	}
+	if c.HostConfig.AutoRemove {
+		cfg.Cleanup = []string{"/proc/self/exe", "--root", e.cfg.Root, "--runroot", e.cfg.RunRoot,
+			"--storage-driver", e.layers.Driver(), "rm", "-f", c.ID}
+	}
+	rootfs := cfg.Rootfs()
+	if err := os.MkdirAll(rootfs, 0o700); err != nil {
+		return cfg, err
+	}
+	if ok, _ := mount.IsMountPoint(rootfs); !ok {
+		if err := mount.All(mounts, rootfs); err != nil {
+			return cfg, fmt.Errorf("mounting rootfs of container %s: %w", c.Name, err)
+		}
+	}
+	defer func() {
+		if err != nil {
+			_ = mount.UnmountAll(rootfs)
+		}
+	}()
+	user, err := spec.ResolveUser(rootfs, c.Config.User)
+	if err != nil {
+		return cfg, err
+	}
+	s, err := generateSpec(c.Record, user)
+	if err != nil {
+		return cfg, err
+	}
+	return cfg, writeSpec(filepath.Join(cfg.Bundle, "config.json"), s)
+}
+
+func writeSpec(path string, s *specs.Spec) error {
+	data, err := json.MarshalIndent(s, "", "\t")
+	if err != nil {
+		return err
+	}
+	return atomicfile.WriteFile(path, data, 0o600)
+}
+
+// Wait waits for the attached container's workload to exit, copying its
+// output to stdout and stderr as it comes (from the log), and returns its
+// exit code. The container's --rm cleanup runs once Wait has returned.
+func (a *Attached) Wait(ctx context.Context, stdout, stderr io.Writer) (int, error) {
+	if a.h == nil {
+		return 0, errors.New("container was not started attached")
+	}
+	done := make(chan struct{})
+	var code int
+	var werr error
+	go func() {
+		code, werr = a.h.Wait(ctx)
+		close(done)
+	}()
+	c, err := a.e.containers.Get(ctx, a.ID)
+	if err == nil {
+		err = followLog(ctx, c.LogPath, LogsOptions{Follow: true, Tail: -1}, done, stdout, stderr)
+	}
+	<-done
+	ferr := a.h.Finish()
+	return code, errors.Join(werr, err, ferr)
+}

@@ -1,0 +1,179 @@
+package monitor
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/strata-containers/strata/internal/atomicfile"
+	"github.com/strata-containers/strata/internal/errdefs"
+	"github.com/strata-containers/strata/internal/logs"
+	"github.com/strata-containers/strata/internal/mount"
+	"github.com/strata-containers/strata/internal/runtime"
+)
+
+// Verb is the hidden first argument that makes the binary a monitor; main
+// dispatches it to Main right after runtime.Init.
+const Verb = "__strata-monitor"
+
+// Config is what a monitor needs to run one container.
+type Config struct {
+	ID          string             `json:"ID"`
+	Bundle      string             `json:"Bundle"`      // config.json + rootfs
+	Mounts      []mount.Mount      `json:"Mounts"`      // assemble the rootfs if it is not mounted
+	RuntimeRoot string             `json:"RuntimeRoot"` // the runtime's state directory
+	StatePath   string             `json:"StatePath"`
+	LogPath     string             `json:"LogPath"`
+	LogOpts     logs.WriterOptions `json:"LogOpts"`
+	// Cleanup, if set, is run (argv) once the container is torn down:
+	// the launcher's way of removing an --rm container.
+	Cleanup []string `json:"Cleanup,omitempty"`
+}
+
+// Rootfs is where the container's root filesystem is mounted.
+func (c Config) Rootfs() string { return filepath.Join(c.Bundle, "rootfs") }
+
+// Handle is a launched monitor, as its launcher sees it.
+type Handle struct {
+	Pid  int
+	cmd  *exec.Cmd
+	conn *os.File
+	dec  *json.Decoder
+}
+
+// message is one line of the launcher protocol.
+type message struct {
+	Event string `json:"event"` // started, error, exited
+	Pid   int    `json:"pid,omitempty"`
+	Code  int    `json:"code,omitempty"`
+	Error string `json:"error,omitempty"`
+	Class string `json:"class,omitempty"` // notfound, denied, other
+}
+
+// Launch starts the monitor of the container cfg describes, with exe (the
+// strata binary, "/proc/self/exe" in strata itself), and returns once the
+// workload runs, or with the error that kept it from starting: wrapping
+// runtime.ErrExecNotFound or runtime.ErrExecDenied when the executable is
+// missing or cannot run.
+func Launch(ctx context.Context, exe string, cfg Config) (*Handle, error) {
+	data, err := json.Marshal(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := atomicfile.WriteFile(filepath.Join(cfg.Bundle, "monitor.json"), data, 0o600); err != nil {
+		return nil, fmt.Errorf("writing monitor config of container %s: %w", cfg.ID, err)
+	}
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("launching monitor of container %s: %w", cfg.ID, err)
+	}
+	conn, child := os.NewFile(uintptr(fds[0]), "monitor"), os.NewFile(uintptr(fds[1]), "launcher")
+	cmd := exec.Command(exe, Verb, cfg.Bundle)
+	cmd.ExtraFiles = []*os.File{child}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	cmd.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
+	cmd.Dir = "/" // not the launcher's cwd, which it would keep busy
+	// The monitor has no one to talk to but this file about what went
+	// wrong after its launcher left.
+	errLog, err := os.OpenFile(filepath.Join(cfg.Bundle, "monitor.log"), os.O_WRONLY|os.O_CREATE|os.O_APPEND|unix.O_CLOEXEC, 0o600)
+	if err != nil {
+		conn.Close()
+		child.Close()
+		return nil, fmt.Errorf("launching monitor of container %s: %w", cfg.ID, err)
+	}
+	cmd.Stderr = errLog
+	err = cmd.Start()
+	child.Close()
+	errLog.Close()
+	if err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("launching monitor of container %s: %w", cfg.ID, err)
+	}
+	h := &Handle{Pid: cmd.Process.Pid, cmd: cmd, conn: conn, dec: json.NewDecoder(bufio.NewReader(conn))}
+	m, err := h.read(ctx)
+	if err == nil && m.Event == "error" {
+		err = startError(m)
+	}
+	if err == nil && m.Event != "started" {
+		err = fmt.Errorf("monitor of container %s: unexpected message %q", cfg.ID, m.Event)
+	}
+	if err != nil {
+		h.Detach()
+		return nil, err
+	}
+	return h, nil
+}
+
+func startError(m message) error {
+	switch m.Class {
+	case "notfound":
+		return &startErr{msg: m.Error, classes: []error{runtime.ErrExecNotFound, errdefs.ErrNotFound}}
+	case "denied":
+		return &startErr{msg: m.Error, classes: []error{runtime.ErrExecDenied, errdefs.ErrInvalid}}
+	}
+	return &startErr{msg: m.Error}
+}
+
+type startErr struct {
+	msg     string
+	classes []error
+}
+
+func (e *startErr) Error() string   { return e.msg }
+func (e *startErr) Unwrap() []error { return e.classes }
+
+// read reads the next message; a monitor that died says so with EOF.
+func (h *Handle) read(ctx context.Context) (message, error) {
+	var m message
+	done := make(chan error, 1)
+	go func() { done <- h.dec.Decode(&m) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			return m, fmt.Errorf("monitor (pid %d) went away: %w", h.Pid, err)
+		}
+		return m, nil
+	case <-ctx.Done():
+		return m, ctx.Err()
+	}
+}
+
+// Wait waits for the workload to exit and returns its exit code.
+func (h *Handle) Wait(ctx context.Context) (int, error) {
+	m, err := h.read(ctx)
+	if err != nil {
+		return -1, err
+	}
+	if m.Event != "exited" {
+		return -1, fmt.Errorf("monitor (pid %d): unexpected message %q", h.Pid, m.Event)
+	}
+	return m.Code, nil
+}
+
+// Detach tells the monitor it is on its own and waits for nothing; the
+// monitor goes on running the container.
+func (h *Handle) Detach() {
+	h.conn.Close()
+	_ = h.cmd.Process.Release()
+}
+
+// Finish closes the launcher's side, which lets the monitor run its
+// cleanup, and waits for the monitor to exit.
+func (h *Handle) Finish() error {
+	_ = unix.Shutdown(int(h.conn.Fd()), unix.SHUT_WR)
+	h.conn.Close()
+	err := h.cmd.Wait()
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		return fmt.Errorf("monitor (pid %d): %w", h.Pid, err)
+	}
+	return err
+}

@@ -1,0 +1,129 @@
+// Package monitor is the per-container monitor: a detached process (this
+// binary re-executed with the hidden verb Verb, in a session of its own)
+// that creates and starts the container through the runtime and stays its
+// parent for its whole life. It relays the container's stdout and stderr
+// into the json-file log, waits for the workload, records how it ended,
+// tears the container down (runtime state, cgroup, rootfs mount) and runs
+// the cleanup it was given (--rm).
+//
+// The monitor imports only leaf packages (runtime, logs, mount,
+// atomicfile, errdefs) so that the one long-lived strata process per
+// container stays small; its RSS is measured by bench/run.sh.
+//
+// # Files
+//
+//	<bundle>/config.json     the OCI spec, written by the launcher
+//	<bundle>/monitor.json    Config: what the monitor needs, written by Launch
+//	<bundle>/rootfs          the rootfs mount point
+//	Config.StatePath         State, replaced atomically: by the launcher
+//	                         until the monitor starts, by the monitor after
+//
+// # Protocol
+//
+// Launch and the monitor talk over a socketpair (the monitor's fd 3), one
+// JSON message per line: "started" (the workload runs) or "error" (it could
+// not be started: the runtime's message and class), later "exited" with
+// the exit code. An attached launcher (foreground run) reads the log until
+// "exited", then shuts its side down; the monitor runs the cleanup only
+// after that, so the launcher never loses the end of the log to --rm.
+//
+// Invariant: while State.Status is "running", State.MonitorPid and
+// MonitorStart name a live monitor; a record whose monitor is gone was
+// left by a monitor that was killed (or a reboot) and is no longer true.
+package monitor
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/strata-containers/strata/internal/atomicfile"
+)
+
+// Status values, Docker's names.
+const (
+	StatusCreated    = "created"
+	StatusRunning    = "running"
+	StatusPaused     = "paused"
+	StatusRestarting = "restarting"
+	StatusExited     = "exited"
+	StatusDead       = "dead"
+)
+
+// State is how a container's process is doing: Docker's State fields plus
+// the monitor's identity.
+type State struct {
+	Status     string    `json:"Status"`
+	Pid        int       `json:"Pid"`
+	ExitCode   int       `json:"ExitCode"`
+	Error      string    `json:"Error,omitempty"`
+	StartedAt  time.Time `json:"StartedAt"`
+	FinishedAt time.Time `json:"FinishedAt"`
+	OOMKilled  bool      `json:"OOMKilled"`
+
+	MonitorPid   int    `json:"MonitorPid,omitempty"`
+	MonitorStart uint64 `json:"MonitorStart,omitempty"`
+}
+
+// ReadState reads the state at path.
+func ReadState(path string) (State, error) {
+	var st State
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return st, err
+	}
+	if err := json.Unmarshal(data, &st); err != nil {
+		return st, fmt.Errorf("reading container state %s: %w", path, err)
+	}
+	return st, nil
+}
+
+// WriteState replaces the state at path atomically.
+func WriteState(path string, st State) error {
+	data, err := json.Marshal(st)
+	if err != nil {
+		return err
+	}
+	if err := atomicfile.WriteFile(path, data, 0o600); err != nil {
+		return fmt.Errorf("writing container state %s: %w", path, err)
+	}
+	return nil
+}
+
+// MonitorAlive reports whether the monitor the state names still runs (a
+// reused pid does not count: its start time differs).
+func (st State) MonitorAlive() bool {
+	if st.MonitorPid <= 0 {
+		return false
+	}
+	start, alive := ProcStart(st.MonitorPid)
+	return alive && start == st.MonitorStart
+}
+
+// ProcStart returns the start time of pid (clock ticks since boot) and
+// whether it still runs; a zombie has finished.
+func ProcStart(pid int) (start uint64, alive bool) {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, false
+	}
+	// The command name may hold spaces and parentheses: fields start after
+	// the last ')'.
+	i := bytes.LastIndexByte(data, ')')
+	if i < 0 {
+		return 0, false
+	}
+	fields := bytes.Fields(data[i+1:])
+	if len(fields) < 20 {
+		return 0, false
+	}
+	start, err = strconv.ParseUint(string(fields[19]), 10, 64)
+	if err != nil {
+		return 0, false
+	}
+	state := fields[0][0]
+	return start, state != 'Z' && state != 'X'
+}
