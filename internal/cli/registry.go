@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"sync"
 
 	"github.com/spf13/cobra"
 
@@ -56,25 +55,6 @@ func (r *registryCLI) options(tlsVerify bool) (engine.RegistryOptions, error) {
 	}, nil
 }
 
-// progressPrinter prints docker's non-TTY progress lines ("<id>: Pull
-// complete"); the per-chunk "Downloading" steps only make sense as bars,
-// which strata does not draw.
-func progressPrinter(w io.Writer) func(engine.Progress) {
-	var mu sync.Mutex
-	return func(p engine.Progress) {
-		if p.Status == "Downloading" || p.Status == "Pushing" {
-			return
-		}
-		mu.Lock()
-		defer mu.Unlock()
-		if p.ID == "" {
-			fmt.Fprintln(w, p.Status)
-			return
-		}
-		fmt.Fprintf(w, "%s: %s\n", p.ID, p.Status)
-	}
-}
-
 func (r *registryCLI) newPullCommand(top string) *cobra.Command {
 	var opts engine.PullOptions
 	var quiet bool
@@ -91,7 +71,7 @@ func (r *registryCLI) newPullCommand(top string) *cobra.Command {
 			}
 			opts.Registry = ro
 			if !quiet {
-				opts.Progress = progressPrinter(r.Out)
+				opts.Progress, opts.ProgressBytes = progressOutput(r.Out)
 			}
 			return r.withEngine(cmd.Context(), func(e *engine.Engine) error {
 				return r.pull(cmd, e, args[0], opts, quiet)
@@ -142,7 +122,7 @@ func (r *registryCLI) newPushCommand(top string) *cobra.Command {
 			}
 			opts.Registry = ro
 			if !quiet {
-				opts.Progress = progressPrinter(r.Out)
+				opts.Progress, opts.ProgressBytes = progressOutput(r.Out)
 			}
 			return r.withEngine(cmd.Context(), func(e *engine.Engine) error {
 				pushed, err := e.ImagePush(cmd.Context(), args[0], opts)

@@ -41,6 +41,8 @@ type PushOptions struct {
 	Jobs int
 	// Progress, if set, is told what happens to each blob.
 	Progress func(Progress)
+	// ProgressBytes asks for "Pushing" reports with byte counts.
+	ProgressBytes bool
 	// MountFrom are other repositories (paths) of the same registry that
 	// may hold the blobs already: each missing blob is mounted from them
 	// before it is uploaded.
@@ -161,7 +163,7 @@ func (p *pusher) blob(ctx context.Context, desc ocispec.Descriptor, diffID, chai
 		if err != nil {
 			return nil, fmt.Errorf("opening blob %s: %w", desc.Digest, err)
 		}
-		return rc, nil
+		return countBytes(rc, p.opts.Progress, p.opts.ProgressBytes, id, "Pushing", desc.Size), nil
 	}
 	if err := p.repo.PushBlob(ctx, desc, src); err != nil {
 		return err

@@ -17,6 +17,9 @@ type PullOptions struct {
 	Platform string // os/arch[/variant]; "" for the host's
 	AllTags  bool   // pull every tag of the repository
 	Progress func(Progress)
+	// ProgressBytes adds throttled byte counts to Progress ("Downloading"
+	// with Current/Total), for a terminal's progress bars.
+	ProgressBytes bool
 }
 
 // PullResult is one image a pull made available.
@@ -56,7 +59,7 @@ func (e *Engine) ImagePull(ctx context.Context, name string, opts PullOptions) (
 	defer e.shared()()
 	var out []PullResult
 	for _, r := range refs {
-		p, err := distribution.Pull(ctx, e.distStores(), repo, r, distribution.PullOptions{Platform: &platform, Progress: opts.Progress})
+		p, err := distribution.Pull(ctx, e.distStores(), repo, r, distribution.PullOptions{Platform: &platform, Progress: opts.Progress, ProgressBytes: opts.ProgressBytes})
 		if err != nil {
 			return out, err
 		}

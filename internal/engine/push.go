@@ -22,6 +22,9 @@ type PushOptions struct {
 	Registry RegistryOptions
 	AllTags  bool // push every local tag of the repository
 	Progress func(Progress)
+	// ProgressBytes adds throttled byte counts to Progress ("Pushing" with
+	// Current/Total), for a terminal's progress bars.
+	ProgressBytes bool
 }
 
 // PushResult is one tag pushed: docker prints "<Tag>: digest: <Digest> size: <Size>".
@@ -64,7 +67,7 @@ func (e *Engine) ImagePush(ctx context.Context, name string, opts PushOptions) (
 		if err != nil {
 			return out, err
 		}
-		p, err := distribution.Push(ctx, e.distStores(), repo, img, r, distribution.PushOptions{Progress: opts.Progress, MountFrom: from, Blobs: e.pushBlobs()})
+		p, err := distribution.Push(ctx, e.distStores(), repo, img, r, distribution.PushOptions{Progress: opts.Progress, ProgressBytes: opts.ProgressBytes, MountFrom: from, Blobs: e.pushBlobs()})
 		if err != nil {
 			return out, fmt.Errorf("pushing %s: %w", reference.Familiar(r), err)
 		}
