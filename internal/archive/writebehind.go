@@ -27,6 +27,11 @@ const (
 	jobQueue  = 256 // also bounds the descriptors held open by queued jobs
 )
 
+// writeBackMin is the size from which a file's write-back is started as
+// soon as it is written (see run): many small writes-back would cost more
+// than the one sync that the layer store does anyway.
+const writeBackMin = 64 << 10
+
 // fileMeta is what a regular file gets after its content.
 type fileMeta struct {
 	uid, gid     int
@@ -43,6 +48,8 @@ type job struct {
 	finish  bool // after data: restore metadata and close fd
 	meta    fileMeta
 	release []byte // a slab to return once this job is done
+
+	writeBack bool // start the write-back when finished (writeBackMin)
 }
 
 type writeBehind struct {
@@ -77,6 +84,13 @@ func (w *writeBehind) run() {
 				w.setErr(j.do())
 			}
 			if j.finish {
+				if j.writeBack {
+					// Start writing the file back now, without waiting:
+					// the layer store syncs the file system before it
+					// commits, and that sync then waits for little
+					// instead of for everything the unpack wrote.
+					unix.SyncFileRange(j.fd, 0, 0, unix.SYNC_FILE_RANGE_WRITE)
+				}
 				unix.Close(j.fd)
 			}
 		}
@@ -157,7 +171,7 @@ func (w *writeBehind) file(fd int, name string, r io.Reader, size int64, meta fi
 		m, err := io.ReadFull(r, data)
 		read += int64(m)
 		last := read == size || err != nil
-		j := job{fd: fd, name: name, data: data[:m], finish: last, meta: meta}
+		j := job{fd: fd, name: name, data: data[:m], finish: last, meta: meta, writeBack: size >= writeBackMin}
 		w.off += m
 		if n == slabSize {
 			j.release, w.slab = w.slab, nil // a whole-slab chunk: done with it

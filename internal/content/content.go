@@ -24,6 +24,13 @@
 //     <random>, and removes (or commits) <random> before removing
 //     <random>.lock, so a lock a sweeper can take means a dead writer.
 //
+// A Writer starts the write-back of every few MiB as it goes
+// (sync_file_range, no wait), so Commit's fsync waits for little.
+// SourceVerifiedWriter is the one exception to hashing while streaming: for
+// a source that verifies the digest itself and fails instead of ending on a
+// mismatch (a registry body), the store does not hash the bytes again; the
+// caller commits only after the source ended cleanly.
+//
 // Ingesting a blob that exists already, with its digest given, writes
 // nothing: the bytes are only hashed and counted, so the caller still learns
 // whether its stream was the blob it claimed to be.

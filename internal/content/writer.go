@@ -87,6 +87,26 @@ func (s *Store) Writer(ctx context.Context, expected digest.Digest, size int64) 
 	return w, nil
 }
 
+// SourceVerifiedWriter is Writer for a stream whose source checks it
+// against expected as it is read and fails instead of ending when it does
+// not match (as registry.Repo.OpenBlob's reader does). The Writer does not
+// hash the bytes a second time; the caller must Commit only after the
+// source has ended cleanly (io.EOF), which is its verification. Size is
+// still checked, so expected and size are both required (errdefs.ErrInvalid
+// otherwise). Pulls use it: SHA-256 is the costliest step per byte of a
+// pull, and each compressed byte was hashed twice.
+func (s *Store) SourceVerifiedWriter(ctx context.Context, expected digest.Digest, size int64) (*Writer, error) {
+	if expected == "" || size < 0 {
+		return nil, errdefs.Invalid("source-verified blob %q: needs its digest and size", expected)
+	}
+	w, err := s.Writer(ctx, expected, size)
+	if err != nil {
+		return nil, err
+	}
+	w.h = nil
+	return w, nil
+}
+
 // Writer is an ingest in progress: Write bytes, then Commit or Close.
 //
 // A Writer whose expected digest names a blob the store has already writes
@@ -99,7 +119,7 @@ type Writer struct {
 	s          *Store
 	expected   digest.Digest
 	size       int64
-	h          hash.Hash
+	h          hash.Hash // nil: the source verifies (SourceVerifiedWriter)
 	n          int64
 	in         *ingest // nil when verifyOnly
 	verifyOnly bool
@@ -107,6 +127,9 @@ type Writer struct {
 	// failed is set by a failed write: the file may then hold bytes the
 	// hash did not see, so the ingest must never be committed.
 	failed error
+
+	started     int64 // bytes whose write-back was started
+	speculative bool  // the blob may be dropped before Commit (see Speculative)
 }
 
 // name says which blob the writer is for, for error messages.
@@ -134,14 +157,44 @@ func (w *Writer) Write(p []byte) (int, error) {
 			w.failed = fmt.Errorf("writing %s: %w", w.name(), err)
 			return n, w.failed
 		}
+		w.writeBack(int64(len(p)))
 	}
-	w.h.Write(p)
+	if w.h != nil {
+		w.h.Write(p)
+	}
 	w.n += int64(len(p))
 	return len(p), nil
 }
 
-// Digest returns the digest of what was written so far.
-func (w *Writer) Digest() digest.Digest { return digest.NewDigest(digest.SHA256, w.h) }
+// writeBackChunk is how much a Writer lets the page cache hold before it
+// starts writing it to disk.
+const writeBackChunk = 8 << 20
+
+// writeBack starts writing the last chunk to disk without waiting, so that
+// Commit's fsync (and a pull's other syncs) wait for little instead of for
+// the whole blob: the disk works while the blob is still downloading.
+func (w *Writer) writeBack(n int64) {
+	end := w.n + n
+	if w.speculative || end-w.started < writeBackChunk {
+		return
+	}
+	unix.SyncFileRange(int(w.in.f.Fd()), w.started, end-w.started, unix.SYNC_FILE_RANGE_WRITE)
+	w.started = end
+}
+
+// Speculative tells the Writer that the caller may well drop the blob
+// instead of committing it: it then starts no write-back, so a dropped
+// blob costs no disk writes, and Commit's fsync waits for all of it.
+func (w *Writer) Speculative() { w.speculative = true }
+
+// Digest returns the digest of what was written so far; for a
+// SourceVerifiedWriter, the expected digest.
+func (w *Writer) Digest() digest.Digest {
+	if w.h == nil {
+		return w.expected
+	}
+	return digest.NewDigest(digest.SHA256, w.h)
+}
 
 // Commit verifies digest and size, fsyncs and renames the blob into place.
 // Committing a blob that another writer committed first succeeds. On any

@@ -57,13 +57,20 @@ type PullOptions struct {
 	Jobs int
 	// Progress, if set, is told what happens to each layer.
 	Progress func(Progress)
+	// ProgressBytes asks for "Downloading" reports with byte counts
+	// (throttled, see progressInterval), for progress bars.
+	ProgressBytes bool
 }
 
 // Progress is one step of a pull or push, as docker prints them:
 // ID is a layer's short digest ("" for the image), Status the step.
+// Byte-count reports ("Downloading", "Pushing") also carry Current, the
+// bytes moved so far, and Total, the blob's size (0 if unknown).
 type Progress struct {
-	ID     string
-	Status string
+	ID      string
+	Status  string
+	Current int64
+	Total   int64
 }
 
 // Pulled is the outcome of one pull.
@@ -281,16 +288,17 @@ func (p *puller) layers(ctx context.Context, descs []ocispec.Descriptor, diffIDs
 // layer streams one layer: the registry's body, verified as it is read, is
 // teed into the content store and into unpack.Layer. The layer commits only
 // if the body verified (the verifying reader fails instead of ending
-// otherwise); the blob commits after it.
+// otherwise); the blob commits after it, once the body has ended, so the
+// content store need not hash it again (content.SourceVerifiedWriter).
 func (p *puller) layer(ctx context.Context, parent digest.Digest, desc ocispec.Descriptor, diffID digest.Digest) error {
 	id := shortID(desc.Digest)
 	p.progress(id, "Downloading")
-	w, err := p.st.Content.Writer(ctx, desc.Digest, desc.Size)
+	w, err := p.st.Content.SourceVerifiedWriter(ctx, desc.Digest, desc.Size)
 	if err != nil {
 		return err
 	}
 	defer w.Close()
-	body := p.repo.OpenBlob(ctx, desc)
+	body := countBytes(p.repo.OpenBlob(ctx, desc), p.opts.Progress, p.opts.ProgressBytes, id, "Downloading", desc.Size)
 	defer body.Close()
 	tee := io.TeeReader(body, w)
 	if _, err := unpack.Layer(ctx, p.st.Layers, parent, diffID, tee); err != nil {

@@ -32,6 +32,9 @@ func (l *loader) finish(ctx context.Context) ([]Loaded, error) {
 				return nil, fmt.Errorf("image %s: %w", p.config.Digest, err)
 			}
 		}
+		if err := l.commitStaged(ctx, p); err != nil {
+			return nil, fmt.Errorf("image %s: %w", p.config.Digest, err)
+		}
 		if _, err := unpack.Layers(ctx, l.st.Content, l.st.Layers, p.layers, p.diffIDs); err != nil {
 			return nil, fmt.Errorf("image %s: %w", p.config.Digest, err)
 		}

@@ -28,7 +28,7 @@
 //	    oci-layout, repositories
 //
 // Loading is one streaming pass: every file of the archive is ingested into
-// the content store as it goes by (checked against its name's digest under
+// the content store (or a staged layer, below) as it goes by (checked against its name's digest under
 // blobs/), only the small top-level JSON files are kept in memory. At the end
 // index.json is preferred over manifest.json; classic entries get an OCI
 // manifest built and stored, so every loaded image has one. Then the layers
@@ -39,9 +39,16 @@
 // Uncompressed layer blobs are not kept: the layer store rebuilds each one
 // byte for byte from its layer (unpack.LayerBlobs, which Save reads through).
 // A blob whose layer is in the layer store already is only verified, never
-// stored; the others are stored while the archive streams by and deleted
-// once the image records are written. Compressed blobs are kept, as are
-// the tars the layer store cannot rebuild (see layer.Info.TarSplit).
+// stored. On a driver that stacks layers (overlay) a file that looks like an
+// uncompressed tar is unpacked straight from the archive into a staged
+// layer (layer.Store.Stage), which hashes it once: its diffID is the blob's
+// digest; it is committed under its chain ID when the manifest, usually
+// last in the archive, names its parent, and dropped if no image uses it
+// (see stage.go). Otherwise (vfs) layer blobs are stored while the archive
+// streams by and deleted once the image records are written. Compressed
+// blobs are kept, as are the tars the layer store cannot rebuild (see
+// layer.Info.TarSplit): read again from the archive when it is a file, else
+// from a copy the staging kept.
 //
 // Saving is deterministic: entries are written in a fixed order with fixed
 // owners, modes and times, so saving the same images twice gives the same

@@ -31,6 +31,9 @@ func (l *loader) ingest(ctx context.Context, r io.Reader, expected digest.Digest
 		return content.Info{}, err
 	}
 	defer w.Close()
+	if expected == "" {
+		w.Speculative() // it may be the tar of a layer that is here
+	}
 	n, err := io.CopyBuffer(w, ctxReader{ctx, r}, l.copyBuf())
 	if err != nil {
 		return content.Info{}, err

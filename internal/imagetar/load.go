@@ -15,6 +15,7 @@ import (
 
 	"github.com/strata-containers/strata/internal/archive"
 	"github.com/strata-containers/strata/internal/errdefs"
+	"github.com/strata-containers/strata/internal/layer"
 )
 
 // maxMetaSize bounds the top-level JSON files kept in memory; real ones are
@@ -35,12 +36,17 @@ type Loaded struct {
 // Docker >= 25 writes), or a plain OCI image layout tar. The archive may be
 // gzip or zstd compressed (sniffed). It reads r once, without spooling.
 func Load(ctx context.Context, st Stores, r io.Reader) ([]Loaded, error) {
-	dr, _, err := archive.Decompress(r)
+	src := rereadable(r)
+	dr, c, err := archive.Decompress(r)
 	if err != nil {
 		return nil, errdefs.Invalid("reading archive: %w", err)
 	}
 	defer dr.Close()
 	l := newLoader(st)
+	defer l.discardStaged()
+	if c == archive.Uncompressed {
+		l.src = src
+	}
 	if err := l.readTar(ctx, dr); err != nil {
 		return nil, err
 	}
@@ -56,6 +62,7 @@ func LoadDir(ctx context.Context, st Stores, dir string) ([]Loaded, error) {
 	}
 	defer root.Close()
 	l := newLoader(st)
+	defer l.discardStaged()
 	if err := l.readDir(ctx, root); err != nil {
 		return nil, fmt.Errorf("loading %s: %w", dir, err)
 	}
@@ -75,7 +82,14 @@ type loader struct {
 	// does not: their layers are in the layer store, which rebuilds them.
 	rebuilt     map[digest.Digest]bool
 	rebuildable map[digest.Digest]bool // diffIDs the layer store can rebuild; nil until listed
-	buf         []byte
+	// staged holds the layers unpacked straight from the archive (see
+	// take), by digest, until an image's manifest says where they go.
+	staged map[digest.Digest]*layer.Staged
+	// src is the archive when it can be read again (see rereadable);
+	// reread, while an entry is taken, reads that entry again.
+	src    *archiveFile
+	reread func() (io.ReadCloser, error)
+	buf    []byte
 }
 
 func newLoader(st Stores) *loader {
@@ -87,11 +101,13 @@ func newLoader(st Stores) *loader {
 		blobs:   map[digest.Digest]bool{},
 		sizes:   map[digest.Digest]int64{},
 		rebuilt: map[digest.Digest]bool{},
+		staged:  map[digest.Digest]*layer.Staged{},
 	}
 }
 
 func (l *loader) readTar(ctx context.Context, r io.Reader) error {
-	tr := tar.NewReader(r)
+	cr := &countReader{r: r}
+	tr := tar.NewReader(cr)
 	for n := 0; ; n++ {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -103,7 +119,12 @@ func (l *loader) readTar(ctx context.Context, r io.Reader) error {
 		if err != nil {
 			return tarError(n, err)
 		}
-		if err := l.entry(ctx, hdr, tr); err != nil {
+		// The tar reader reads no further than the header: the entry's
+		// content starts here.
+		l.reread = l.src.section(cr.n, hdr.Size)
+		err = l.entry(ctx, hdr, tr)
+		l.reread = nil
+		if err != nil {
 			return err
 		}
 	}
@@ -173,6 +194,8 @@ func (l *loader) openFile(ctx context.Context, root *os.Root, name string) error
 	if err != nil {
 		return err
 	}
+	l.reread = func() (io.ReadCloser, error) { return root.Open(name) }
+	defer func() { l.reread = nil }()
 	return l.file(ctx, name, fi.Size(), f)
 }
 
@@ -199,7 +222,7 @@ func (l *loader) file(ctx context.Context, name string, size int64, r io.Reader)
 		return err
 	}
 	er := &errReader{r: r}
-	info, err := l.ingest(ctx, er, expected, size)
+	info, err := l.take(ctx, name, er, expected, size)
 	if err != nil {
 		if errors.Is(er.err, io.ErrUnexpectedEOF) {
 			return errdefs.Invalid("reading archive entry %s: truncated archive: %w", name, er.err)

@@ -1,11 +1,13 @@
 package layer
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"errors"
 	"fmt"
 	"hash"
+	"hash/crc64"
 	"io"
 	"os"
 	"path/filepath"
@@ -13,7 +15,6 @@ import (
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/opencontainers/go-digest"
-	"github.com/vbatts/tar-split/tar/asm"
 	"github.com/vbatts/tar-split/tar/storage"
 	"golang.org/x/sys/unix"
 
@@ -58,7 +59,7 @@ func (s *Store) Diff(ctx context.Context, chainID digest.Digest) (io.ReadCloser,
 	d := &diffReader{ctx: ctx, info: info, pr: pr, h: sha256.New(), done: make(chan struct{})}
 	go func() {
 		defer close(d.done)
-		err := asm.WriteOutputTarStream(beneathGetter{root: root}, storage.NewJSONUnpacker(zr), pw)
+		err := rebuild(beneathGetter{root: root}, storage.NewJSONUnpacker(zr), pw)
 		unix.Close(root)
 		meta.Close()
 		if err != nil {
@@ -106,6 +107,65 @@ func (d *diffReader) check() error {
 func (d *diffReader) Close() error {
 	d.pr.Close()
 	<-d.done
+	return nil
+}
+
+// rebuild writes the tar that the metadata up describes, reading file
+// contents through g: tar-split's assembler, except that a file entry
+// without a CRC-64 (Register records none, see sizePutter) is not checked
+// on its own, and that exactly the recorded size is read. The stream as a
+// whole is checked against the diffID by diffReader, which catches any
+// changed content; a CRC recorded by older versions is still checked, for a
+// more precise error.
+func rebuild(g beneathGetter, up storage.Unpacker, w io.Writer) error {
+	buf := make([]byte, 256<<10)
+	for {
+		e, err := up.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		switch e.Type {
+		case storage.SegmentType:
+			if _, err := w.Write(e.Payload); err != nil {
+				return err
+			}
+		case storage.FileType:
+			if e.Size == 0 {
+				continue
+			}
+			if err := copyEntry(g, e, w, buf); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// copyEntry writes the content of one file entry.
+func copyEntry(g beneathGetter, e *storage.Entry, w io.Writer, buf []byte) error {
+	f, err := g.Get(e.GetName())
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	dst := w
+	var h hash.Hash64
+	if len(e.Payload) > 0 {
+		h = crc64.New(storage.CRCTable)
+		dst = io.MultiWriter(w, h)
+	}
+	n, err := io.CopyBuffer(dst, io.LimitReader(f, e.Size), buf)
+	if err != nil {
+		return err
+	}
+	if n != e.Size {
+		return fmt.Errorf("file %q: %d bytes, the tar has %d", e.GetName(), n, e.Size)
+	}
+	if h != nil && !bytes.Equal(h.Sum(nil), e.Payload) {
+		return fmt.Errorf("file %q: content does not match its checksum", e.GetName())
+	}
 	return nil
 }
 

@@ -20,7 +20,9 @@
 //	    diff/ work/             overlay upperdir and workdir (vfs: diff only)
 //	    rw.json                 {id, parent}
 //	tmp/<random>/ (+ .lock)     work in progress, flock-held by its owner:
-//	                            unpacks, rw layers being made, removals, probes
+//	                            unpacks, staged layers (see Staged; with tar,
+//	                            an unsynced copy of the layer's tar), rw layers
+//	                            being made, removals, probes
 //	locks/<chain-hex>.lock      held while a layer is unpacked, so that
 //	                            concurrent registrations of it unpack it once
 //	store.lock                  shared by whatever adds a reference to a layer
@@ -32,16 +34,22 @@
 // A layer becomes visible by one rename of its tmp directory to
 // layers/<chain-hex>, after its diffID was verified and the file system
 // synced; if another process got there first, the loser's copy is
-// discarded. Removal is the reverse: one rename into tmp, then deletion, so
+// discarded. Unpacking syncs no file on its own: Apply starts each file's
+// write-back as soon as it is written (sync_file_range, no wait) and one
+// syncfs before the rename waits for what is left, so the disk writes while
+// the stream is still being unpacked and the sync costs little. Removal is the reverse: one rename into tmp, then deletion, so
 // a crash never leaves half a layer under layers/. Open sweeps tmp entries
 // whose lock is free (their owner died).
 //
 // A layer's uncompressed tar need not be kept as a blob: Register records
-// its tar-split metadata (headers, PAX records, padding, end blocks, and the name, size and CRC-64
-// of each file's content) while unpacking, and Diff rebuilds the exact tar,
-// the bytes its diffID names, from the metadata and the files of diff/. The
-// rebuild opens files beneath diff/ only, never through a symlink, and checks
-// the result against the diffID. A tar that changes its own content (writes
+// its tar-split metadata (headers, PAX records, padding, end blocks, and the
+// name and size of each file's content) while unpacking, and Diff rebuilds
+// the exact tar, the bytes its diffID names, from the metadata and the files
+// of diff/. The rebuild opens files beneath diff/ only, never through a
+// symlink, and checks the result against the diffID. No per-file CRC-64 is
+// recorded (it cost as much CPU as the diffID's SHA-256 and the diffID check
+// catches any changed byte); one recorded by earlier versions is still
+// checked. A tar that changes its own content (writes
 // a path twice, whiteouts a file it wrote) or holds content Apply does not
 // keep as a file (sparse files) keeps no metadata (Info.TarSplit false):
 // its blob stays the only copy of its tar.

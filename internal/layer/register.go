@@ -2,11 +2,9 @@ package layer
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -79,7 +77,7 @@ func (s *Store) unpack(ctx context.Context, parent, diffID digest.Digest, r io.R
 			return Info{}, err
 		}
 	}
-	res, err := s.apply(ctx, t.dir, r)
+	res, err := s.apply(ctx, t.dir, r, nil)
 	if err != nil {
 		return Info{}, fmt.Errorf("unpacking layer %s: %w", orUnknown(diffID), err)
 	}
@@ -123,19 +121,21 @@ type applied struct {
 // apply unpacks r into dir/diff and records its tar-split metadata in
 // dir/tar-split.json.gz (see splitter). Apply may stop at the tar's
 // end-of-archive blocks; what follows them is still part of the blob the
-// diffID names, so it is hashed and recorded too.
-func (s *Store) apply(ctx context.Context, dir string, r io.Reader) (applied, error) {
+// diffID names, so it is hashed and recorded too. If tarCopy is not nil,
+// it gets a copy of the stream (see Staged).
+func (s *Store) apply(ctx context.Context, dir string, r io.Reader, tarCopy io.Writer) (applied, error) {
 	rec, err := newRecorder(filepath.Join(dir, splitFile))
 	if err != nil {
 		return applied{}, err
 	}
 	defer rec.close()
-	sp, err := startSplitter(rec, newCRCPutter())
+	sp, err := startSplitter(rec, newSizePutter())
 	if err != nil {
 		return applied{}, fmt.Errorf("recording tar-split metadata: %w", err)
 	}
-	hr := &hashReader{r: r, h: sha256.New()}
-	tee := io.TeeReader(hr, sp)
+	hs := startHasher(tarCopy)
+	defer hs.finish()
+	tee := io.TeeReader(r, io.MultiWriter(hs, sp))
 	_, err = archive.Apply(ctx, filepath.Join(dir, "diff"), tee, archive.ApplyOptions{Whiteouts: s.drv.whiteouts()})
 	if err == nil {
 		if _, err = io.Copy(io.Discard, tee); err != nil {
@@ -146,7 +146,10 @@ func (s *Store) apply(ctx context.Context, dir string, r io.Reader) (applied, er
 	if err != nil {
 		return applied{}, err
 	}
-	res := applied{diffID: digest.NewDigest(digest.SHA256, hr.h), size: hr.n}
+	var res applied
+	if res.diffID, res.size, err = hs.finish(); err != nil {
+		return applied{}, err
+	}
 	var why string
 	if res.split, why, err = rec.finish(splitErr); err != nil {
 		return applied{}, err
@@ -156,20 +159,6 @@ func (s *Store) apply(ctx context.Context, dir string, r io.Reader) (applied, er
 			"diffID", res.diffID, "reason", why)
 	}
 	return res, nil
-}
-
-// hashReader hashes and counts what is read through it.
-type hashReader struct {
-	r io.Reader
-	h hash.Hash
-	n int64
-}
-
-func (h *hashReader) Read(p []byte) (int, error) {
-	n, err := h.r.Read(p)
-	h.h.Write(p[:n])
-	h.n += int64(n)
-	return n, err
 }
 
 // commit makes the unpacked layer durable and visible, or returns the
