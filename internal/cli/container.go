@@ -69,8 +69,10 @@ func (f *createFlags) register(fl *pflag.FlagSet) {
 	fl.StringVarP(&f.workdir, "workdir", "w", "", "Working directory inside the container")
 	fl.StringVarP(&f.user, "user", "u", "", "Username or UID (format: <name|uid>[:<group|gid>])")
 	fl.StringVar(&f.entrypoint, "entrypoint", "", "Overwrite the default ENTRYPOINT of the image")
-	fl.StringVar(&f.hostname, "hostname", "", "Container host name")
-	fl.Var(&f.labels, "label", "Set meta data on a container")
+	fl.Bool("help", false, "Print usage") // frees -h for --hostname, as in docker
+	_ = fl.MarkHidden("help")
+	fl.StringVarP(&f.hostname, "hostname", "h", "", "Container host name")
+	fl.VarP(&f.labels, "label", "l", "Set meta data on a container")
 	fl.StringVar(&f.cidfile, "cidfile", "", "Write the container ID to the file")
 	fl.StringVarP(&f.memory, "memory", "m", "", "Memory limit")
 	fl.StringVar(&f.cpus, "cpus", "", "Number of CPUs")

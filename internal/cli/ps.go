@@ -60,7 +60,7 @@ func (cc *containerCLI) newPsCommand(verb, top string) *cobra.Command {
 	fl.VarP(opts.filter, "filter", "f", "Filter output based on conditions provided")
 	fl.StringVar(&opts.format, "format", "", formatHelp)
 	fl.IntVarP(&opts.last, "last", "n", -1, "Show n last created containers (includes all states)")
-	fl.BoolVar(&opts.latest, "latest", false, "Show the latest created container (includes all states)")
+	fl.BoolVarP(&opts.latest, "latest", "l", false, "Show the latest created container (includes all states)")
 	fl.BoolVar(&opts.noTrunc, "no-trunc", false, "Don't truncate output")
 	fl.BoolVarP(&opts.quiet, "quiet", "q", false, "Only display container IDs")
 	return cmd

@@ -65,9 +65,13 @@ func NewRootCommand(s Streams, lookupEnv func(string) (string, bool)) *cobra.Com
 	pf := root.PersistentFlags()
 	pf.StringVar(&c.cfg.Root, "root", c.cfg.Root, "Root of persistent state ($"+config.EnvRoot+")")
 	pf.StringVar(&c.cfg.RunRoot, "runroot", c.cfg.RunRoot, "Root of runtime state")
-	pf.StringVarP(&c.cfg.LogLevel, "log-level", "l", c.cfg.LogLevel, `Set the logging level ("debug", "info", "warn", "error")`)
+	// No -l shorthand: the global flags are persistent here (docker's work
+	// only before the verb), and -l belongs to `run --label` and `ps --latest`.
+	pf.StringVar(&c.cfg.LogLevel, "log-level", c.cfg.LogLevel, `Set the logging level ("debug", "info", "warn", "error")`)
 	pf.StringVar(&c.cfg.StorageDriver, "storage-driver", c.cfg.StorageDriver,
 		`Storage driver: "overlay" or "vfs" ($`+config.EnvStorageDriver+`)`)
+	// Commands that need -h for themselves (`run -h HOSTNAME`) define their
+	// own --help without it, as docker's do; this one is then skipped there.
 	pf.BoolP("help", "h", false, "Print usage")
 	_ = pf.MarkHidden("help")
 	root.Flags().BoolVarP(&showVersion, "version", "v", false, "Print version information and quit")
