@@ -9,6 +9,7 @@ import (
 
 	"github.com/strata-containers/strata/internal/errdefs"
 	"github.com/strata-containers/strata/internal/monitor"
+	"github.com/strata-containers/strata/internal/runtime"
 )
 
 func newStore(t *testing.T) *Store {
@@ -116,7 +117,7 @@ func TestReconcile(t *testing.T) {
 	s := newStore(t)
 	rec := create(t, s, "rc")
 	self := os.Getpid()
-	start, _ := monitor.ProcStart(self)
+	start, _ := runtime.ProcStart(self)
 	cases := []struct {
 		name       string
 		st         monitor.State

@@ -66,7 +66,7 @@ type monitor struct {
 func (m *monitor) run(ctx context.Context) int {
 	st, _ := ReadState(m.cfg.StatePath)
 	st.MonitorPid = os.Getpid()
-	st.MonitorStart, _ = ProcStart(st.MonitorPid)
+	st.MonitorStart, _ = runtime.ProcStart(st.MonitorPid)
 	relays, err := m.start(ctx, &st)
 	if err != nil {
 		m.failed(st, err)

@@ -33,14 +33,13 @@
 package monitor
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
-	"strconv"
 	"time"
 
 	"github.com/strata-containers/strata/internal/atomicfile"
+	"github.com/strata-containers/strata/internal/runtime"
 )
 
 // Status values, Docker's names.
@@ -99,31 +98,6 @@ func (st State) MonitorAlive() bool {
 	if st.MonitorPid <= 0 {
 		return false
 	}
-	start, alive := ProcStart(st.MonitorPid)
+	start, alive := runtime.ProcStart(st.MonitorPid)
 	return alive && start == st.MonitorStart
-}
-
-// ProcStart returns the start time of pid (clock ticks since boot) and
-// whether it still runs; a zombie has finished.
-func ProcStart(pid int) (start uint64, alive bool) {
-	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return 0, false
-	}
-	// The command name may hold spaces and parentheses: fields start after
-	// the last ')'.
-	i := bytes.LastIndexByte(data, ')')
-	if i < 0 {
-		return 0, false
-	}
-	fields := bytes.Fields(data[i+1:])
-	if len(fields) < 20 {
-		return 0, false
-	}
-	start, err = strconv.ParseUint(string(fields[19]), 10, 64)
-	if err != nil {
-		return 0, false
-	}
-	state := fields[0][0]
-	return start, state != 'Z' && state != 'X'
 }

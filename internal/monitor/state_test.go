@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/strata-containers/strata/internal/runtime"
 )
 
 func TestStateRoundTrip(t *testing.T) {
@@ -24,9 +26,9 @@ func TestStateRoundTrip(t *testing.T) {
 
 func TestMonitorAlive(t *testing.T) {
 	self := os.Getpid()
-	start, alive := ProcStart(self)
+	start, alive := runtime.ProcStart(self)
 	if !alive || start == 0 {
-		t.Fatalf("ProcStart(self) = %d, %v", start, alive)
+		t.Fatalf("runtime.ProcStart(self) = %d, %v", start, alive)
 	}
 	cases := []struct {
 		name string

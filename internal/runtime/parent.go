@@ -90,7 +90,7 @@ func prepare(id, bundleDir string) (string, *specs.Spec, cgroups.Manager, error)
 // waits until it reports the container created.
 func (r *Runtime) setupInit(ctx context.Context, c *container, p *initProcess, mgr cgroups.Manager, spec *specs.Spec) error {
 	c.rec.Pid = p.pid
-	c.rec.InitStart, _ = procStart(p.pid)
+	c.rec.InitStart, _ = ProcStart(p.pid)
 	if err := c.save(); err != nil {
 		return err
 	}

@@ -223,9 +223,11 @@ func randomHex() string {
 	return hex.EncodeToString(b)
 }
 
-// procStart returns the start time of pid and whether it still runs (a
-// zombie has finished: it only waits for its parent to read its status).
-func procStart(pid int) (start uint64, alive bool) {
+// ProcStart returns the start time of pid (clock ticks since boot) and
+// whether it still runs (a zombie has finished: it only waits for its parent
+// to read its status). A pid and its start time name a process for good:
+// pids are reused, start times with them are not.
+func ProcStart(pid int) (start uint64, alive bool) {
 	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
 		return 0, false
@@ -254,7 +256,7 @@ func (rec *record) initAlive() bool {
 	if rec.Pid <= 0 {
 		return false
 	}
-	start, alive := procStart(rec.Pid)
+	start, alive := ProcStart(rec.Pid)
 	return alive && start == rec.InitStart
 }
 

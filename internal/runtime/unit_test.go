@@ -130,9 +130,9 @@ func TestWireErrorKeepsClass(t *testing.T) {
 }
 
 func TestProcStart(t *testing.T) {
-	start, alive := procStart(os.Getpid())
+	start, alive := ProcStart(os.Getpid())
 	if !alive || start == 0 {
-		t.Fatalf("procStart(self) = %d, %v", start, alive)
+		t.Fatalf("ProcStart(self) = %d, %v", start, alive)
 	}
 	rec := record{State: specs.State{Pid: os.Getpid()}, InitStart: start + 1}
 	if rec.initAlive() {
