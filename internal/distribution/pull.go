@@ -17,10 +17,12 @@
 package distribution
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
 	"runtime"
+	"slices"
 	"time"
 
 	"github.com/opencontainers/go-digest"
@@ -253,8 +255,8 @@ func (p *puller) fetchSmall(ctx context.Context, desc ocispec.Descriptor) ([]byt
 }
 
 // layers downloads and unpacks the layers not in the layer store, a few at
-// once when the layer driver allows registering a child before its parent
-// (overlay), one by one in order otherwise. It returns how many it fetched.
+// once, smallest blob first, when the layer driver allows registering a
+// child before its parent (overlay), one by one in order otherwise. It returns how many it fetched.
 func (p *puller) layers(ctx context.Context, descs []ocispec.Descriptor, diffIDs []digest.Digest) (int, error) {
 	chain := image.ChainIDs(diffIDs)
 	var missing []int
@@ -274,6 +276,12 @@ func (p *puller) layers(ctx context.Context, descs []ocispec.Descriptor, diffIDs
 	g.SetLimit(1)
 	if p.st.Layers.ConcurrentRegister() {
 		g.SetLimit(p.opts.Jobs)
+		// Smallest blobs first: a small blob is often a layer that
+		// compresses well (text, binaries), whose inflation is the slowest
+		// step per blob byte. Started last, it ran alone at the end of the
+		// pull on a single core; started first, the big incompressible
+		// layers overlap it.
+		slices.SortStableFunc(missing, func(a, b int) int { return cmp.Compare(descs[a].Size, descs[b].Size) })
 	}
 	for _, i := range missing {
 		var parent digest.Digest
