@@ -38,7 +38,7 @@ var allowed = map[string][]string{
 	"internal/monitor":                   {"errdefs", "runtime", "logs", "atomicfile", "lockfile", "mount"},
 	"internal/container":                 {"errdefs", "atomicfile", "lockfile", "runtime", "logs", "monitor"},
 	"internal/engine":                    {"*"},
-	"internal/cli":                       {"errdefs", "config", "engine", "reference", "cli/format"},
+	"internal/cli":                       {"errdefs", "config", "engine", "reference", "cli/format", "runtime"},
 	"internal/cli/format":                {"errdefs"},
 	"internal/testutil":                  {"testutil/rootfs"},
 	"internal/testutil/rootfs":           nil,
