@@ -36,6 +36,13 @@ type Config struct {
 	// Cleanup, if set, is run (argv) once the container is torn down:
 	// the launcher's way of removing an --rm container.
 	Cleanup []string `json:"Cleanup,omitempty"`
+	// Exe, if set, is a sealed copy of the strata binary
+	// (runtime.SealedExe) that the launcher made while it prepared the
+	// bundle; the monitor inherits it and runs the container's init from
+	// it instead of copying the binary itself, on the critical path.
+	Exe *os.File `json:"-"`
+	// SealedExe says that the monitor inherits Exe as exeFd.
+	SealedExe bool `json:"SealedExe,omitempty"`
 }
 
 // Rootfs is where the container's root filesystem is mounted.
@@ -51,7 +58,7 @@ type Handle struct {
 
 // message is one line of the launcher protocol.
 type message struct {
-	Event string `json:"event"` // started, error, exited
+	Event string `json:"event"` // started, error, exited; removed (launcher to monitor)
 	Pid   int    `json:"pid,omitempty"`
 	Code  int    `json:"code,omitempty"`
 	Error string `json:"error,omitempty"`
@@ -64,11 +71,12 @@ type message struct {
 // runtime.ErrExecNotFound or runtime.ErrExecDenied when the executable is
 // missing or cannot run.
 func Launch(ctx context.Context, exe string, cfg Config) (*Handle, error) {
+	cfg.SealedExe = cfg.Exe != nil
 	data, err := json.Marshal(cfg)
 	if err != nil {
 		return nil, err
 	}
-	if err := atomicfile.WriteFile(filepath.Join(cfg.Bundle, "monitor.json"), data, 0o600); err != nil {
+	if err := WriteBundleFile(filepath.Join(cfg.Bundle, "monitor.json"), data); err != nil {
 		return nil, fmt.Errorf("writing monitor config of container %s: %w", cfg.ID, err)
 	}
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
@@ -78,6 +86,9 @@ func Launch(ctx context.Context, exe string, cfg Config) (*Handle, error) {
 	conn, child := os.NewFile(uintptr(fds[0]), "monitor"), os.NewFile(uintptr(fds[1]), "launcher")
 	cmd := exec.Command(exe, Verb, cfg.Bundle)
 	cmd.ExtraFiles = []*os.File{child}
+	if cfg.Exe != nil {
+		cmd.ExtraFiles = append(cmd.ExtraFiles, cfg.Exe) // exeFd
+	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	cmd.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
 	cmd.Dir = "/" // not the launcher's cwd, which it would keep busy
@@ -110,6 +121,33 @@ func Launch(ctx context.Context, exe string, cfg Config) (*Handle, error) {
 		return nil, err
 	}
 	return h, nil
+}
+
+// WriteBundleFile replaces path, a file of a container's bundle (its
+// config.json, monitor.json), atomically but without atomicfile's fsyncs:
+// the bundle is run state, rewritten by every start and meaningless after
+// a reboot, so it must survive a crashed process (the rename does that)
+// but not a crashed machine, and fsyncs on the path of every start cost
+// milliseconds on a disk.
+func WriteBundleFile(path string, data []byte) error { return replaceNoSync(path, data) }
+
+// replaceNoSync replaces path with data by a rename, without fsyncs.
+func replaceNoSync(path string, data []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), atomicfile.TempPrefix+filepath.Base(path)+"-")
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+	}
+	return err
 }
 
 func startError(m message) error {
@@ -163,6 +201,13 @@ func (h *Handle) Wait(ctx context.Context) (int, error) {
 func (h *Handle) Detach() {
 	h.conn.Close()
 	_ = h.cmd.Process.Release()
+}
+
+// Removed tells the monitor that the launcher removed the exited
+// container itself, so that the monitor skips its cleanup (which would
+// cost a whole strata process). Call it between Wait and Finish.
+func (h *Handle) Removed() {
+	send(h.conn, message{Event: "removed"})
 }
 
 // Finish closes the launcher's side, which lets the monitor run its

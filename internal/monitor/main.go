@@ -21,8 +21,12 @@ import (
 	"github.com/strata-containers/strata/internal/runtime"
 )
 
-// launcherFd is the monitor's end of the socketpair with its launcher.
-const launcherFd = 3
+// launcherFd is the monitor's end of the socketpair with its launcher;
+// exeFd the sealed executable it may inherit (Config.SealedExe).
+const (
+	launcherFd = 3
+	exeFd      = 4
+)
 
 // Main runs the monitor for the bundle named by args[0] and returns the
 // process's exit status. It never returns before the container is gone.
@@ -82,12 +86,13 @@ func (m *monitor) run(ctx context.Context) int {
 	st.Status, st.ExitCode, st.FinishedAt = StatusExited, code, time.Now().UTC()
 	st.Pid = 0
 	m.teardown(ctx)
-	if err := WriteState(m.cfg.StatePath, st); err != nil {
+	if err := m.writeState(st); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 	}
 	send(m.conn, message{Event: "exited", Code: code})
-	m.waitLauncher()
-	m.cleanup()
+	if !m.waitLauncher() {
+		m.cleanup()
+	}
 	return 0
 }
 
@@ -106,11 +111,19 @@ func (m *monitor) start(ctx context.Context, st *State) (*sync.WaitGroup, error)
 	if err != nil {
 		return nil, err
 	}
-	err = rt.Create(ctx, m.cfg.ID, m.cfg.Bundle, runtime.CreateOpts{Stdout: stdout, Stderr: stderr})
+	opts := runtime.CreateOpts{Stdout: stdout, Stderr: stderr}
+	if m.cfg.SealedExe {
+		opts.Exe = os.NewFile(exeFd, "sealed-exe")
+	}
+	err = rt.Create(ctx, m.cfg.ID, m.cfg.Bundle, opts)
 	// The container holds the write ends now; ours would keep the relays
-	// from ever seeing EOF.
+	// from ever seeing EOF. The init no longer needs the executable either
+	// (it pins the binary's pages while open).
 	stdout.Close()
 	stderr.Close()
+	if opts.Exe != nil {
+		opts.Exe.Close()
+	}
 	if err != nil {
 		relays.Wait()
 		return nil, err
@@ -126,7 +139,7 @@ func (m *monitor) start(ctx context.Context, st *State) (*sync.WaitGroup, error)
 	}
 	st.Status, st.Pid, st.StartedAt = StatusRunning, ost.Pid, time.Now().UTC()
 	st.ExitCode, st.Error, st.FinishedAt = 0, "", time.Time{}
-	return relays, WriteState(m.cfg.StatePath, *st)
+	return relays, m.writeState(*st)
 }
 
 func (m *monitor) mountRootfs() error {
@@ -215,11 +228,42 @@ func (m *monitor) teardown(ctx context.Context) {
 	}
 }
 
+// writeState records the container's state. The record of an --rm
+// container is removed at its end, so its state only needs to be there
+// for its launcher and the removal, not to survive a crash of the machine
+// (after which the container's processes are gone anyway): it is replaced
+// without the fsyncs, which are on the path of every `run --rm`.
+func (m *monitor) writeState(st State) error {
+	if len(m.cfg.Cleanup) == 0 {
+		return WriteState(m.cfg.StatePath, st)
+	}
+	data, err := json.Marshal(st)
+	if err == nil {
+		err = replaceNoSync(m.cfg.StatePath, data)
+	}
+	if err != nil {
+		return fmt.Errorf("writing container state %s: %w", m.cfg.StatePath, err)
+	}
+	return nil
+}
+
 // waitLauncher waits until the launcher closed its side: at once for a
 // detached launcher, after it read the end of the log for an attached one.
-func (m *monitor) waitLauncher() {
+// It reports whether the launcher said it removed the container itself,
+// which leaves the cleanup nothing to do; a launcher that died before
+// saying so leaves it to the cleanup.
+func (m *monitor) waitLauncher() (removed bool) {
+	dec := json.NewDecoder(m.conn)
+	for {
+		var msg message
+		if err := dec.Decode(&msg); err != nil {
+			break
+		}
+		removed = removed || msg.Event == "removed"
+	}
 	_, _ = io.Copy(io.Discard, m.conn)
 	m.conn.Close()
+	return removed
 }
 
 func (m *monitor) cleanup() {

@@ -14,9 +14,11 @@
 //
 //	<bundle>/config.json     the OCI spec, written by the launcher
 //	<bundle>/monitor.json    Config: what the monitor needs, written by Launch
+//	                         (bundle files: WriteBundleFile, rename without fsync)
 //	<bundle>/rootfs          the rootfs mount point
 //	Config.StatePath         State, replaced atomically: by the launcher
 //	                         until the monitor starts, by the monitor after
+//	                         (without fsync for an --rm container: see writeState)
 //
 // # Protocol
 //
@@ -25,7 +27,12 @@
 // not be started: the runtime's message and class), later "exited" with
 // the exit code. An attached launcher (foreground run) reads the log until
 // "exited", then shuts its side down; the monitor runs the cleanup only
-// after that, so the launcher never loses the end of the log to --rm.
+// after that, so the launcher never loses the end of the log to --rm. A
+// launcher that removed the container itself (it has the stores open, a
+// cleanup process would open them again) says "removed" before it shuts
+// down, and the monitor skips the cleanup; one that dies first leaves it
+// to the cleanup. The launcher may pass a sealed copy of the binary as
+// fd 4 (Config.SealedExe), which the monitor hands to runtime.Create.
 //
 // Invariant: while State.Status is "running", State.MonitorPid and
 // MonitorStart name a live monitor; a record whose monitor is gone was

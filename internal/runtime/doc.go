@@ -7,8 +7,10 @@
 // # Processes
 //
 // Create starts the container's init by re-executing this binary from a
-// sealed in-memory copy (see sealedExe) with the marker variable
-// _STRATA_INIT, in the new namespaces the spec asks for. The binary's main
+// sealed in-memory copy (see sealedExe; or CreateOpts.Exe, one a caller
+// made ahead with SealedExe, as copying the binary takes milliseconds)
+// with the marker variable _STRATA_INIT, in the new namespaces the spec
+// asks for. The binary's main
 // must call Init before anything else, so that the copy becomes the init:
 //
 //	func main() {
@@ -44,7 +46,8 @@
 // Each container owns a directory under the state directory given to New:
 //
 //	<state>/<id>/state.json   the record (OCI state + created time, init start time,
-//	                          cgroup path), replaced atomically (atomicfile)
+//	                          cgroup path), replaced atomically (temp + rename;
+//	                          no fsync: run state means nothing after a reboot)
 //	<state>/<id>/lock         the container's lock (lockfile), held by every
 //	                          operation that changes the container
 //	<state>/<id>/start.sock   the init's start socket while the container is "created"

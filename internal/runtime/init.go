@@ -261,7 +261,7 @@ func enterCwd(cwd string) error {
 // the workload keeps stdio and its preserved fds only.
 func (s *initState) exec() error {
 	proc := s.cfg.Spec.Process
-	if err := unix.CloseRange(uint(s.base), ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
+	if err := markCloexec(s.base); err != nil {
 		return fmt.Errorf("marking fds close-on-exec: %w", err)
 	}
 	umask := 0o022

@@ -32,6 +32,11 @@ func (r *Runtime) Create(ctx context.Context, id, bundleDir string, opts CreateO
 	if err := checkID(id); err != nil {
 		return err
 	}
+	if opts.Exe != nil {
+		if err := checkSealed(opts.Exe); err != nil {
+			return err
+		}
+	}
 	bundle, spec, mgr, err := prepare(id, bundleDir)
 	if err != nil {
 		return err

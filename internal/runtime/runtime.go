@@ -54,6 +54,11 @@ type CreateOpts struct {
 	ExtraFiles []*os.File
 	// PidFile, if set, receives the init's pid (as the host sees it).
 	PidFile string
+	// Exe, if set, is a sealed copy of this executable (from SealedExe)
+	// to run the init from instead of making one, which lets a caller
+	// make it ahead of time, in parallel with other work. Create refuses
+	// a file that is not fully sealed and leaves closing it to the caller.
+	Exe *os.File
 }
 
 // New returns a Runtime keeping its state under stateDir (an absolute

@@ -29,11 +29,13 @@ func (r *Runtime) startInit(c *container, spec *specs.Spec, opts CreateOpts) (*i
 	if err != nil {
 		return nil, err
 	}
-	exe, err := sealedExe()
-	if err != nil {
-		return nil, err
+	exe := opts.Exe // checked by Create
+	if exe == nil {
+		if exe, err = sealedExe(); err != nil {
+			return nil, err
+		}
+		defer exe.Close()
 	}
-	defer exe.Close()
 	parentEnd, childEnd, err := socketpair()
 	if err != nil {
 		return nil, err

@@ -52,7 +52,31 @@ func (c *container) save() error {
 	if err != nil {
 		return fmt.Errorf("encoding state of container %q: %w", c.rec.ID, err)
 	}
-	return atomicfile.WriteFile(filepath.Join(c.dir, stateName), data, 0o600)
+	return writeRunState(filepath.Join(c.dir, stateName), data)
+}
+
+// writeRunState replaces path atomically, like atomicfile, but without
+// its fsyncs: the state directory is run state (tmpfs, normally) that a
+// reboot makes meaningless, as it ends every container, so a record must
+// survive a crashed process (the rename does that) but not a crashed
+// machine. On a disk the fsyncs cost milliseconds on every Create.
+func writeRunState(path string, data []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), atomicfile.TempPrefix+stateName+"-")
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	_, err = f.Write(data)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return nil
 }
 
 func (c *container) unlock() {
