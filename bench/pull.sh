@@ -12,8 +12,10 @@ source "$(dirname "$0")/lib.sh"
 size=${SIZE:-100M}
 command -v docker-registry >/dev/null || { echo "needs docker-registry (hack/deps.sh)" >&2; exit 1; }
 
-# start_registry NAME: starts a registry with storage under $work/NAME and
-# prints its host:port; the access log goes to $work/NAME.log.
+# start_registry NAME: starts a registry with storage under $work/NAME, sets
+# $addr to its host:port and remembers its pid for the exit trap (it is not
+# run in a $(...) subshell, which would lose the pid); the access log goes to
+# $work/NAME.log.
 start_registry() {
 	local port
 	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
@@ -30,7 +32,7 @@ YML
 	docker-registry serve "$work/$1.yml" >"$work/$1.log" 2>&1 &
 	pids+=("$!")
 	for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/v2/" >/dev/null && break; sleep 0.1; done
-	echo "127.0.0.1:$port"
+	addr="127.0.0.1:$port"
 }
 pids=()
 stop() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; cleanup; }
@@ -39,7 +41,8 @@ trap stop EXIT
 # blob_bytes LOG: sums the bytes of blob GETs in a registry access log.
 blob_bytes() { grep -o '"GET /v2/[^"]*/blobs/sha256:[^"]*" 20[06] [0-9]*' "$1" | awk '{s+=$NF} END {print s+0}'; }
 
-reg=$(start_registry reg)
+start_registry reg
+reg=$addr
 go run ./hack/mkimage -tag bench:base -layer random:"$size" -layer random:"$size" -layer random:"$size" \
 	-layer text:"$size" >"$work/base.tar"
 go run ./hack/mkimage -tag bench:more -layer random:"$size" -layer random:"$size" -layer random:"$size" \
@@ -62,7 +65,8 @@ t_repull=$(ms "$strata" --root "$work/root" pull -q "$reg/bench/big:2")
 served=$(($(blob_bytes "$work/reg.log") - before))
 echo "re-pull with the base present: $((t_repull)) ms, $served blob bytes served (new 10 MB layer + config)"
 
-empty=$(start_registry empty)
+start_registry empty
+empty=$addr
 "$strata" --root "$work/root2" load -q -i "$work/base.tar" >/dev/null
 "$strata" --root "$work/root2" tag bench:base "$empty/bench/pushed:1"
 t_push=$(ms "$strata" --root "$work/root2" push -q "$empty/bench/pushed:1")
