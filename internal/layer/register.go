@@ -39,13 +39,19 @@ func (s *Store) Register(ctx context.Context, parent, diffID digest.Digest, r io
 	if err := diffID.Validate(); err != nil {
 		return Info{}, errdefs.Invalid("diffID %q: %w", diffID, err)
 	}
-	chain := ChainID(parent, diffID)
+	return s.once(ctx, ChainID(parent, diffID), func() (Info, error) {
+		return s.unpack(ctx, parent, diffID, r)
+	})
+}
+
+// once returns the layer chain if it exists, and otherwise runs create
+// holding the chain's lock: concurrent registrations of one layer (two
+// pulls sharing a base) take turns, so the layer is made once and the
+// others return it without reading their streams.
+func (s *Store) once(ctx context.Context, chain digest.Digest, create func() (Info, error)) (Info, error) {
 	if info, err := s.Get(ctx, chain); !errdefs.IsNotFound(err) {
 		return info, err
 	}
-	// Concurrent registrations of one layer (two pulls sharing a base)
-	// take turns, so the layer is unpacked once and the others return it
-	// without reading their streams.
 	l, err := lockfile.New(filepath.Join(s.root, "locks", chain.Encoded()+lockSuffix))
 	if err != nil {
 		return Info{}, err
@@ -58,7 +64,7 @@ func (s *Store) Register(ctx context.Context, parent, diffID digest.Digest, r io
 	if info, err := s.Get(ctx, chain); !errdefs.IsNotFound(err) {
 		return info, err
 	}
-	return s.unpack(ctx, parent, diffID, r)
+	return create()
 }
 
 // unpack builds the layer in a tmp entry and commits it.

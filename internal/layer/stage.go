@@ -12,7 +12,6 @@ import (
 	"github.com/opencontainers/go-digest"
 
 	"github.com/strata-containers/strata/internal/errdefs"
-	"github.com/strata-containers/strata/internal/lockfile"
 )
 
 // tarCopyFile is where a staged layer keeps a copy of its tar, in its tmp
@@ -144,23 +143,9 @@ func (st *Staged) Commit(ctx context.Context, parent digest.Digest) (Info, error
 			return Info{}, err
 		}
 	}
-	s, chain := st.s, ChainID(parent, st.res.diffID)
-	if info, err := s.Get(ctx, chain); !errdefs.IsNotFound(err) {
-		return info, err
-	}
-	l, err := lockfile.New(filepath.Join(s.root, "locks", chain.Encoded()+lockSuffix))
-	if err != nil {
-		return Info{}, err
-	}
-	defer l.Close()
-	if err := l.LockContext(ctx); err != nil {
-		return Info{}, err
-	}
-	defer l.Unlock()
-	if info, err := s.Get(ctx, chain); !errdefs.IsNotFound(err) {
-		return info, err
-	}
-	return st.commit(ctx, parent)
+	return st.s.once(ctx, ChainID(parent, st.res.diffID), func() (Info, error) {
+		return st.commit(ctx, parent)
+	})
 }
 
 func (st *Staged) commit(ctx context.Context, parent digest.Digest) (Info, error) {
