@@ -30,8 +30,13 @@ import (
 // applies ownership and device nodes, so it needs root.
 func newStores(t testing.TB) Stores {
 	t.Helper()
+	return newStoresIn(t, t.TempDir())
+}
+
+// newStoresIn opens fresh stores under dir.
+func newStoresIn(t testing.TB, dir string) Stores {
+	t.Helper()
 	testutil.RequireRoot(t)
-	dir := t.TempDir()
 	cs, err := content.Open(filepath.Join(dir, "content"))
 	if err != nil {
 		t.Fatal(err)

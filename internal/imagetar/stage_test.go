@@ -9,11 +9,8 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/strata-containers/strata/internal/content"
 	"github.com/strata-containers/strata/internal/errdefs"
-	"github.com/strata-containers/strata/internal/image"
 	"github.com/strata-containers/strata/internal/layer"
-	"github.com/strata-containers/strata/internal/testutil"
 )
 
 // withStaging makes Load stage every layer of the test's archives, however
@@ -49,25 +46,12 @@ func TestLoadStaged(t *testing.T) {
 // directories, and skips unless the driver can stage (overlay).
 func stagingStores(t *testing.T) (Stores, string) {
 	t.Helper()
-	testutil.RequireRoot(t)
 	dir := t.TempDir()
-	cs, err := content.Open(filepath.Join(dir, "content"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	is, err := image.Open(filepath.Join(dir, "images"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ls, err := layer.Open(context.Background(), layer.Options{Root: filepath.Join(dir, "layers")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ls.Close() })
-	if !ls.ConcurrentRegister() {
+	st := newStoresIn(t, dir)
+	if !st.Layers.ConcurrentRegister() {
 		t.Skip("needs overlay: only a stacking layer driver stages layers")
 	}
-	return Stores{Content: cs, Images: is, Layers: ls}, filepath.Join(dir, "layers", "*", "tmp", "*")
+	return st, filepath.Join(dir, "layers", "*", "tmp", "*")
 }
 
 func TestLoadStagedLeavesNothing(t *testing.T) {
