@@ -36,6 +36,7 @@ var allowed = map[string][]string{
 	"internal/spec":                      {"errdefs"},
 	"internal/logs":                      {"atomicfile"},
 	"internal/monitor":                   {"errdefs", "runtime", "logs", "atomicfile", "lockfile", "mount"},
+	"internal/volume":                    {"errdefs", "lockfile", "atomicfile", "mount"},
 	"internal/container":                 {"errdefs", "atomicfile", "lockfile", "runtime", "logs", "monitor"},
 	"internal/engine":                    {"*"},
 	"internal/cli":                       {"errdefs", "config", "engine", "reference", "cli/format", "runtime"},
