@@ -59,6 +59,7 @@ type createFlags struct {
 	env, envFile, labels, capAdd, capDrop              listFlag
 	rm, privileged, readOnly                           bool
 	cidfile                                            string
+	mounts                                             mountFlags
 }
 
 func (f *createFlags) register(fl *pflag.FlagSet) {
@@ -84,6 +85,7 @@ func (f *createFlags) register(fl *pflag.FlagSet) {
 	fl.BoolVar(&f.privileged, "privileged", false, "Give extended privileges to this container")
 	fl.BoolVar(&f.readOnly, "read-only", false, "Mount the container's root filesystem as read only")
 	fl.StringVar(&f.network, "network", "", "Connect a container to a network (none, host)")
+	f.mounts.register(fl)
 }
 
 // options turns the flags and arguments (IMAGE [COMMAND] [ARG...]) into
@@ -94,6 +96,7 @@ func (f *createFlags) options(cmd *cobra.Command, args []string, lookupEnv func(
 		Hostname: f.hostname, NetworkMode: f.network, CapAdd: f.capAdd.values, CapDrop: f.capDrop.values,
 		AutoRemove: f.rm, Privileged: f.privileged, ReadOnly: f.readOnly,
 		CPUShares: f.cpuShares, PidsLimit: f.pidsLimit, Labels: map[string]string{},
+		MountOptions: f.mounts.options(),
 	}
 	if cmd.Flags().Changed("entrypoint") {
 		o.EntrypointSet = true
@@ -192,7 +195,7 @@ func (cc *containerCLI) run(cmd *cobra.Command, e *engine.Engine, f *createFlags
 	att, err := e.ContainerStart(ctx, id, !detach)
 	if err != nil {
 		if f.rm {
-			_ = e.ContainerRemove(ctx, id, true)
+			_ = e.ContainerRemoveWithVolumes(ctx, id, true)
 		}
 		return err
 	}

@@ -114,7 +114,7 @@ func (cc *containerCLI) newKillCommand() *cobra.Command {
 }
 
 func (cc *containerCLI) newRmCommand() *cobra.Command {
-	var force bool
+	var force, volumes bool
 	cmd := &cobra.Command{
 		Use:     "rm [OPTIONS] CONTAINER [CONTAINER...]",
 		Aliases: []string{"remove"},
@@ -122,7 +122,11 @@ func (cc *containerCLI) newRmCommand() *cobra.Command {
 		Args:    minArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return cc.eachContainer(cmd, args, func(e *engine.Engine, ref string) error {
-				err := e.ContainerRemove(cmd.Context(), ref, force)
+				remove := e.ContainerRemove
+				if volumes {
+					remove = e.ContainerRemoveWithVolumes
+				}
+				err := remove(cmd.Context(), ref, force)
 				if force && errdefs.IsNotFound(err) {
 					return nil // docker rm -f of a missing container succeeds
 				}
@@ -131,6 +135,7 @@ func (cc *containerCLI) newRmCommand() *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVarP(&force, "force", "f", false, "Force the removal of a running container (uses SIGKILL)")
+	cmd.Flags().BoolVarP(&volumes, "volumes", "v", false, "Remove anonymous volumes associated with the container")
 	return cmd
 }
 

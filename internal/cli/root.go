@@ -81,7 +81,7 @@ func NewRootCommand(s Streams, lookupEnv func(string) (string, bool)) *cobra.Com
 		c.newImagesCommand("images", "7"), c.newVersionCommand(), c.newInfoCommand(),
 		c.newHistoryCommand("history"), c.newImportCommand("import"), c.newInspectCommand(),
 		c.newLoadCommand("load"), c.newRemoveCommand("rmi"), c.newSaveCommand("save"),
-		c.newTagCommand("tag"),
+		c.newTagCommand("tag"), c.newVolumeCommand(),
 	)
 	c.addRegistryCommands(root, lookupEnv)
 	root.AddCommand(c.containerCommands(lookupEnv)...)

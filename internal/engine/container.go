@@ -82,6 +82,7 @@ type ContainerCreateOptions struct {
 	NanoCPUs      int64
 	CPUShares     int64
 	PidsLimit     int64
+	MountOptions  // -v, --mount, --tmpfs, --volumes-from
 }
 
 func (o ContainerCreateOptions) process() spec.Process {
@@ -107,6 +108,11 @@ func (e *Engine) ContainerCreate(ctx context.Context, opts ContainerCreateOption
 		return "", err
 	}
 	rec := newRecord(opts, d)
+	held, err := e.resolveMounts(ctx, &rec, opts.MountOptions, d.config.Config.Volumes)
+	if err != nil {
+		return "", err
+	}
+	defer held.Release()
 	rec.Path, rec.Args = argv[0], argv[1:]
 	// Generating the spec now checks every option before anything exists.
 	if _, err := generateSpec(rec, spec.User{}); err != nil {
@@ -200,6 +206,7 @@ func generateSpec(rec container.Record, user spec.User) (*specs.Spec, error) {
 		spec.WithReadonlyRootfs(h.ReadonlyRootfs),
 		spec.WithResources(spec.Resources{Memory: h.Memory, NanoCPUs: h.NanoCPUs, CPUShares: h.CPUShares, PidsLimit: h.PidsLimit}),
 		spec.WithUser(user),
+		spec.WithMounts(specMounts(rec)),
 	)
 }
 
@@ -273,7 +280,7 @@ func (e *Engine) prepareBundle(ctx context.Context, c container.Container) (cfg 
 	}
 	if c.HostConfig.AutoRemove {
 		cfg.Cleanup = []string{"/proc/self/exe", "--root", e.cfg.Root, "--runroot", e.cfg.RunRoot,
-			"--storage-driver", e.layers.Driver(), "rm", "-f", c.ID}
+			"--storage-driver", e.layers.Driver(), "rm", "-f", "-v", c.ID}
 	}
 	rootfs := cfg.Rootfs()
 	if err := os.MkdirAll(rootfs, 0o700); err != nil {
@@ -289,6 +296,9 @@ func (e *Engine) prepareBundle(ctx context.Context, c container.Container) (cfg 
 			_ = mount.UnmountAll(rootfs)
 		}
 	}()
+	if err := e.prepareMounts(ctx, c, rootfs); err != nil {
+		return cfg, err
+	}
 	user, err := spec.ResolveUser(rootfs, c.Config.User)
 	if err != nil {
 		return cfg, err
@@ -343,7 +353,7 @@ func (a *Attached) Wait(ctx context.Context, stdout, stderr io.Writer) (int, err
 		err = followLog(ctx, c.LogPath, LogsOptions{Follow: true, Tail: -1}, done, stdout, stderr)
 	}
 	<-done
-	if werr == nil && a.autoRemove && a.e.ContainerRemove(ctx, a.ID, false) == nil {
+	if werr == nil && a.autoRemove && a.e.ContainerRemoveWithVolumes(ctx, a.ID, false) == nil {
 		// Removing here, in a process that has the stores open already,
 		// spares the monitor's cleanup a whole strata process; should
 		// this fail or the launcher die, the monitor's cleanup still runs.

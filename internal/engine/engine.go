@@ -10,6 +10,7 @@
 //	layers/      read-only and writable layers (package layer)
 //	images/      image records and references (package image)
 //	containers/  container records, names, states and logs (package container)
+//	volumes/     named and anonymous volumes (package volume)
 //	gc.lock      the garbage-collection lock, see below
 //
 // and under Config.RunRoot, state that dies with the machine:
@@ -36,6 +37,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -49,6 +51,7 @@ import (
 	"github.com/strata-containers/strata/internal/imagetar"
 	"github.com/strata-containers/strata/internal/layer"
 	"github.com/strata-containers/strata/internal/lockfile"
+	"github.com/strata-containers/strata/internal/volume"
 )
 
 // Engine holds the open stores. It is safe for concurrent use.
@@ -61,6 +64,7 @@ type Engine struct {
 	// containers is the container store; its records are GC roots
 	// through imageUsers, and their writable layers keep their parents.
 	containers *container.Store
+	volumes    *volume.Store // in use by the containers whose records name them
 
 	// imageUsers is the hook through which containers keep their images:
 	// removal refuses to delete an image in use ("image is being used by
@@ -102,6 +106,10 @@ func New(ctx context.Context, cfg config.Config) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
+	vs, err := volume.Open(filepath.Join(cfg.Root, "volumes"))
+	if err != nil {
+		return nil, err
+	}
 	lk, err := lockfile.New(filepath.Join(cfg.Root, "gc.lock"))
 	if err != nil {
 		return nil, err
@@ -109,13 +117,14 @@ func New(ctx context.Context, cfg config.Config) (*Engine, error) {
 	e := &Engine{
 		cfg: cfg, content: cs, layers: ls, images: is, gcLock: lk, containers: cts,
 	}
+	e.volumes = vs
 	e.imageUsers = e.containerImageUsers
 	return e, nil
 }
 
 // Close releases the engine's resources. It must not be called while a
 // method is running.
-func (e *Engine) Close() error { return e.gcLock.Close() }
+func (e *Engine) Close() error { return errors.Join(e.gcLock.Close(), e.volumes.Close()) }
 
 // Config returns the configuration the engine was opened with.
 func (e *Engine) Config() config.Config { return e.cfg }
