@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 
 	"github.com/strata-containers/strata/internal/testutil"
@@ -218,5 +219,34 @@ func TestE2EImageVolumes(t *testing.T) {
 	s.ok(nil, "run", "--rm", "seeded", "true")
 	if got := s.ok(nil, "volume", "ls", "-q"); got != "shared\n" {
 		t.Fatalf("--rm left its anonymous volume: %q", got)
+	}
+}
+
+// TestE2EVolumeOpts: a volume created with --opt type=tmpfs is a tmpfs,
+// mounted on its directory when a container first uses it, shared by the
+// containers that use it and unmounted when the volume is removed.
+func TestE2EVolumeOpts(t *testing.T) {
+	s := newContainerStore(t)
+	s.ok(nil, "volume", "create", "--opt", "type=tmpfs", "--opt", "device=tmpfs", "--opt", "o=size=2m", "scratch")
+	data := filepath.Join(s.root, "volumes", "scratch", "_data")
+	t.Cleanup(func() { _ = syscall.Unmount(data, syscall.MNT_DETACH) }) // should the test fail before volume rm
+	got := s.ok(nil, "run", "--rm", "-v", "scratch:/s", "busybox", "sh", "-c", "grep ' /s ' /proc/mounts; echo x > /s/f")
+	if !strings.HasPrefix(got, "tmpfs /s tmpfs rw") || !strings.Contains(got, "size=2048k") {
+		t.Fatalf("volume mount inside the container: %q", got)
+	}
+	if got := s.ok(nil, "run", "--rm", "-v", "scratch:/s", "busybox", "cat", "/s/f"); got != "x\n" {
+		t.Fatalf("second container read %q", got)
+	}
+	var vols []struct{ Options map[string]string }
+	if err := json.Unmarshal([]byte(s.ok(nil, "volume", "inspect", "scratch")), &vols); err != nil || vols[0].Options["type"] != "tmpfs" {
+		t.Fatalf("inspect: %v %v", vols, err)
+	}
+	s.ok(nil, "volume", "rm", "scratch")
+	if mi, _ := os.ReadFile("/proc/self/mountinfo"); strings.Contains(string(mi), data) {
+		t.Fatalf("volume rm left %s mounted", data)
+	}
+	r := s.run(nil, "volume", "create", "--opt", "bogus=1", "bad")
+	if r.code != 1 || !strings.Contains(r.stderr, `invalid option: "bogus"`) {
+		t.Fatalf("create with a bad option: exit %d, %q", r.code, r.stderr)
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"sort"
 	"time"
 
-	"github.com/strata-containers/strata/internal/errdefs"
 	"github.com/strata-containers/strata/internal/volume"
 )
 
@@ -208,7 +207,3 @@ func dirSize(dir string) int64 {
 	})
 	return n
 }
-
-// errNoSuchVolume is docker's wording for a volume a mount names that a
-// start cannot find.
-func errNoSuchVolume(name string) error { return errdefs.NotFound("no such volume: %s", name) }
