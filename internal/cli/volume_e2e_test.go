@@ -178,6 +178,12 @@ func seededImage(t *testing.T, s *store) {
 func TestE2EImageVolumes(t *testing.T) {
 	s := newContainerStore(t)
 	seededImage(t, s)
+	if r := s.run(nil, "create", "--name", "x", "seeded"); r.code != 125 {
+		t.Fatalf("create with a bad name: exit %d", r.code)
+	}
+	if got := s.ok(nil, "volume", "ls", "-q"); got != "" {
+		t.Fatalf("a failed create left volumes: %q", got)
+	}
 	got := s.ok(nil, "run", "--name", "anon", "seeded", "sh", "-c", "cat /data/seed; stat -c '%u:%g %a' /data /data/seed")
 	if got != "seeded\n1000:1000 750\n1000:1000 640\n" {
 		t.Fatalf("copy-up into the anonymous volume:\n%s", got)

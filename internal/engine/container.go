@@ -108,11 +108,9 @@ func (e *Engine) ContainerCreate(ctx context.Context, opts ContainerCreateOption
 		return "", err
 	}
 	rec := newRecord(opts, d)
-	held, err := e.resolveMounts(ctx, &rec, opts.MountOptions, d.config.Config.Volumes)
-	if err != nil {
+	if err := e.resolveMounts(ctx, &rec, opts.MountOptions, d.config.Config.Volumes); err != nil {
 		return "", err
 	}
-	defer held.Release()
 	rec.Path, rec.Args = argv[0], argv[1:]
 	// Generating the spec now checks every option before anything exists.
 	if _, err := generateSpec(rec, spec.User{}); err != nil {
@@ -136,6 +134,7 @@ func (e *Engine) ContainerCreate(ctx context.Context, opts ContainerCreateOption
 		cr.Abort()
 		return "", err
 	}
+	e.createVolumes(ctx, cr.Record())
 	return id, nil
 }
 

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"maps"
 	"os"
 	"path/filepath"
@@ -17,18 +18,18 @@ import (
 // resolveMounts fills rec's mount configuration and mount points from
 // opts and the image's VOLUME entries, in docker's order of precedence:
 // --volumes-from first, then -v and --mount (which may not name one
-// destination twice), --tmpfs, and last an anonymous volume for each image
-// volume no other mount covers. Volumes are created here (named ones only
-// if missing). The returned hold keeps them from removal until the caller
-// has written the record and releases it; should the creation fail after
-// this, its anonymous volumes are left dangling, for `volume prune`.
-func (e *Engine) resolveMounts(ctx context.Context, rec *container.Record, opts MountOptions, imageVolumes map[string]struct{}) (*volume.Held, error) {
+// destination twice), --tmpfs, and last an anonymous volume (with a new
+// random name) for each image volume no other mount covers. It checks the
+// volumes' names and options but creates none: createVolumes does, once
+// the record that keeps them in use is written, so a creation that fails
+// leaves no volume behind.
+func (e *Engine) resolveMounts(ctx context.Context, rec *container.Record, opts MountOptions, imageVolumes map[string]struct{}) error {
 	rec.Config.Volumes = imageVolumes
 	rec.HostConfig.Binds, rec.HostConfig.Mounts = opts.Binds, opts.Mounts
 	rec.HostConfig.Tmpfs, rec.HostConfig.VolumesFrom = opts.Tmpfs, opts.VolumesFrom
 	points, err := e.userMounts(ctx, opts)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	for _, dst := range slices.Sorted(maps.Keys(imageVolumes)) {
 		dst = filepath.Clean(dst)
@@ -39,18 +40,31 @@ func (e *Engine) resolveMounts(ctx context.Context, rec *container.Record, opts 
 			Type: "volume", Destination: dst, Driver: volume.DriverLocal, RW: true, Anonymous: true, CopyData: true,
 		}
 	}
-	held := e.volumes.Hold()
 	for _, dst := range slices.Sorted(maps.Keys(points)) {
 		mp := points[dst]
 		if mp.Type == "volume" {
-			if mp, err = e.createVolume(ctx, held, mp, volumeMountOptions(opts.Mounts, dst)); err != nil {
-				held.Release()
-				return nil, err
+			vo := volumeCreateOptions(*rec, mp)
+			if err := volume.Validate(&vo); err != nil {
+				return err
 			}
+			mp.Name, mp.Source = vo.Name, e.volumes.Path(vo.Name)
 		}
 		rec.Mounts = append(rec.Mounts, mp)
 	}
-	return held, nil
+	return nil
+}
+
+// createVolumes creates the volumes rec names that do not exist yet; a
+// failure is left for the start, which creates them too.
+func (e *Engine) createVolumes(ctx context.Context, rec container.Record) {
+	for _, mp := range rec.Mounts {
+		if mp.Type != "volume" {
+			continue
+		}
+		if _, err := e.volumes.Create(ctx, volumeCreateOptions(rec, mp)); err != nil {
+			slog.DebugContext(ctx, "creating volume", "volume", mp.Name, "error", err)
+		}
+	}
 }
 
 // userMounts are the mount points of --volumes-from, -v and --mount, by
@@ -130,14 +144,14 @@ func (e *Engine) volumesFrom(ctx context.Context, ref string) ([]container.Mount
 	return out, nil
 }
 
-// createVolume creates (or finds) mp's volume and fills its name and
-// source.
-func (e *Engine) createVolume(ctx context.Context, held *volume.Held, mp container.MountPoint, m *Mount) (container.MountPoint, error) {
+// volumeCreateOptions are the options of the volume of mp: the
+// anonymous label, or the labels and driver options of its --mount.
+func volumeCreateOptions(rec container.Record, mp container.MountPoint) volume.CreateOptions {
 	opts := volume.CreateOptions{Name: mp.Name}
 	if mp.Anonymous {
 		opts.Labels = map[string]string{volume.LabelAnonymous: ""}
 	}
-	if m != nil && m.VolumeOptions != nil {
+	if m := volumeMountOptions(rec.HostConfig.Mounts, mp.Destination); m != nil && m.VolumeOptions != nil {
 		if vo := m.VolumeOptions; vo.Labels != nil {
 			opts.Labels = vo.Labels
 		}
@@ -145,12 +159,7 @@ func (e *Engine) createVolume(ctx context.Context, held *volume.Held, mp contain
 			opts.Driver, opts.Options = dc.Name, dc.Options
 		}
 	}
-	v, err := held.Create(ctx, opts)
-	if err != nil {
-		return mp, err
-	}
-	mp.Name, mp.Source = v.Name, v.Mountpoint
-	return mp, nil
+	return opts
 }
 
 // volumeMountOptions returns the --mount of type volume at dst, whose

@@ -28,7 +28,7 @@ func (e *Engine) prepareMounts(ctx context.Context, c container.Container, rootf
 				}
 			}
 		case "volume":
-			if err := e.prepareVolume(ctx, mp, rootfs); err != nil {
+			if err := e.prepareVolume(ctx, c.Record, mp, rootfs); err != nil {
 				return err
 			}
 		}
@@ -36,10 +36,10 @@ func (e *Engine) prepareMounts(ctx context.Context, c container.Container, rootf
 	return nil
 }
 
-func (e *Engine) prepareVolume(ctx context.Context, mp container.MountPoint, rootfs string) error {
-	// A volume the record names cannot be removed; one deleted by hand
-	// under the store comes back empty, as docker's would.
-	if _, err := e.volumes.Create(ctx, volume.CreateOptions{Name: mp.Name}); err != nil {
+func (e *Engine) prepareVolume(ctx context.Context, rec container.Record, mp container.MountPoint, rootfs string) error {
+	// Usually made at creation; should that have failed (or the volume
+	// been deleted by hand under the store), it is made now, empty.
+	if _, err := e.volumes.Create(ctx, volumeCreateOptions(rec, mp)); err != nil {
 		return errVolumeGone(mp.Name, err)
 	}
 	path, err := e.volumes.Mount(ctx, mp.Name)

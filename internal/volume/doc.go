@@ -26,8 +26,8 @@
 //   - Creators hold the lock shared, removers exclusively. "In use" is not a
 //     counter kept here, which a crash could leave wrong: the caller derives
 //     it from the container records (a record naming the volume uses it),
-//     and Remove asks for it while it holds the lock exclusively. A caller
-//     that creates a container record naming volumes holds the lock shared
-//     (Hold) until the record is written, so no volume disappears between
-//     the check and the record.
+//     and Remove asks for it while it holds the lock exclusively. A
+//     container's record is written before its volumes are created (Path
+//     says where a volume will be), so a volume never exists unprotected
+//     for a container, and a failed container creation leaves none behind.
 package volume

@@ -89,61 +89,42 @@ func Open(root string) (*Store, error) {
 // Close releases the store's lock file.
 func (s *Store) Close() error { return s.lock.Close() }
 
-// Held is the store with its lock held shared: no volume is removed until
-// Release. A container's creator holds it from the first volume it creates
-// until its record, which keeps them in use, is written.
-type Held struct {
-	s    *Store
-	done bool
-}
-
-// Hold takes the store's lock shared.
-func (s *Store) Hold() *Held {
-	s.lock.RLock()
-	return &Held{s: s}
-}
-
-// Release releases the lock; later calls do nothing.
-func (h *Held) Release() {
-	if !h.done {
-		h.done = true
-		h.s.lock.RUnlock()
-	}
-}
-
-// Create is Store.Create under the held lock.
-func (h *Held) Create(ctx context.Context, opts CreateOptions) (Volume, error) {
-	return h.s.createHeld(ctx, opts)
-}
-
 // Create makes a volume, or returns the existing one of that name (docker's
 // create is idempotent).
 func (s *Store) Create(ctx context.Context, opts CreateOptions) (Volume, error) {
-	h := s.Hold()
-	defer h.Release()
-	return h.Create(ctx, opts)
-}
-
-func (s *Store) createHeld(ctx context.Context, opts CreateOptions) (Volume, error) {
-	if opts.Driver == "" {
-		opts.Driver = DriverLocal
-	}
-	if opts.Driver != DriverLocal {
-		return Volume{}, errdefs.NotFound("error looking up volume plugin %s: plugin %q not found", opts.Driver, opts.Driver)
-	}
-	if err := validateOptions(opts.Options); err != nil {
+	s.lock.RLock()
+	defer s.lock.RUnlock()
+	if err := Validate(&opts); err != nil {
 		return Volume{}, err
-	}
-	if opts.Name == "" {
-		opts.Name = randomName()
-	} else if !validName.MatchString(opts.Name) {
-		return Volume{}, errdefs.Invalid("create %s: %q includes invalid characters for a local volume name, only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed. If you intended to pass a host directory, use absolute path", opts.Name, opts.Name)
 	}
 	if v, err := s.Get(ctx, opts.Name); err == nil || !errdefs.IsNotFound(err) {
 		return v, err
 	}
 	return s.create(opts)
 }
+
+// Validate checks opts as Create does, filling in the default driver and a
+// random name for an anonymous volume.
+func Validate(opts *CreateOptions) error {
+	if opts.Driver == "" {
+		opts.Driver = DriverLocal
+	}
+	if opts.Driver != DriverLocal {
+		return errdefs.NotFound("error looking up volume plugin %s: plugin %q not found", opts.Driver, opts.Driver)
+	}
+	if err := validateOptions(opts.Options); err != nil {
+		return err
+	}
+	if opts.Name == "" {
+		opts.Name = RandomName()
+	} else if !validName.MatchString(opts.Name) {
+		return errdefs.Invalid("create %s: %q includes invalid characters for a local volume name, only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed. If you intended to pass a host directory, use absolute path", opts.Name, opts.Name)
+	}
+	return nil
+}
+
+// Path is where the content of the volume name is (or will be).
+func (s *Store) Path(name string) string { return s.dataPath(name) }
 
 // create builds the volume under a temporary name and renames it into
 // place; losing a race to another creator is not an error.
@@ -256,7 +237,7 @@ func (s *Store) removeLocked(ctx context.Context, name string, force bool, inUse
 	if err := s.unmount(name); err != nil {
 		return err
 	}
-	tmp := filepath.Join(s.root, atomicfile.TempPrefix+name+"-rm-"+randomName()[:8])
+	tmp := filepath.Join(s.root, atomicfile.TempPrefix+name+"-rm-"+RandomName()[:8])
 	if err := os.Rename(s.dir(name), tmp); err != nil {
 		return fmt.Errorf("removing volume %s: %w", name, err)
 	}
@@ -313,7 +294,8 @@ func (s *Store) sweep() {
 func (s *Store) dir(name string) string      { return filepath.Join(s.root, name) }
 func (s *Store) dataPath(name string) string { return filepath.Join(s.root, name, dataDir) }
 
-func randomName() string {
+// RandomName is a name for an anonymous volume: 64 hex digits, as docker's.
+func RandomName() string {
 	b := make([]byte, 32)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
