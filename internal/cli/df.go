@@ -73,7 +73,7 @@ func writeDiskUsage(w io.Writer, du engine.DiskUsage, tmpl string, verbose bool)
 	rows := []any{
 		&dfRow{kind: "Images", total: len(du.Images), active: active, size: du.LayersSize, reclaim: du.ImagesReclaimable, percent: true},
 		&dfRow{kind: "Containers", percent: true},
-		&dfRow{kind: "Local Volumes", percent: true},
+		volumesDFRow(du.Volumes),
 		&dfRow{kind: "Build Cache"},
 	}
 	return format.Write(w, f, dfHeader, rows)
@@ -100,7 +100,7 @@ func writeDiskUsageVerbose(w io.Writer, du engine.DiskUsage, tmpl string) error 
 		if err != nil {
 			return err
 		}
-		data := struct{ Images, Containers, Volumes, BuildCache []any }{Images: dfImageRows(du, false)}
+		data := struct{ Images, Containers, Volumes, BuildCache []any }{Images: dfImageRows(du, false), Volumes: dfVolumeRows(du.Volumes)}
 		return t.Execute(w, data)
 	}
 	sections := []struct {
@@ -111,7 +111,7 @@ func writeDiskUsageVerbose(w io.Writer, du engine.DiskUsage, tmpl string) error 
 	}{
 		{"Images space usage:\n\n", dfImageTableFormat, imageHeader, dfImageRows(du, true)},
 		{"\nContainers space usage:\n\n", dfContainerTableFormat, dfContainerHeader, nil},
-		{"\nLocal Volumes space usage:\n\n", dfVolumeTableFormat, dfVolumeHeader, nil},
+		{"\nLocal Volumes space usage:\n\n", dfVolumeTableFormat, dfVolumeHeader, dfVolumeRows(du.Volumes)},
 		{"\nBuild cache usage: 0B\n\n", dfBuildCacheTableFormat, dfBuildCacheHeader, nil},
 	}
 	for _, s := range sections {

@@ -125,8 +125,15 @@ func (r *volumeRow) Driver() string               { return r.v.Driver }
 func (r *volumeRow) Mountpoint() string           { return r.v.Mountpoint }
 func (r *volumeRow) Scope() string                { return r.v.Scope }
 func (r *volumeRow) Links() string                { return strconv.Itoa(r.v.Links) }
-func (r *volumeRow) Size() string                 { return "N/A" }
 func (r *volumeRow) CreatedAt() string            { return r.v.CreatedAt }
+
+// Size is the volume's size where measured (system df), else docker's N/A.
+func (r *volumeRow) Size() string {
+	if r.v.Size < 0 {
+		return "N/A"
+	}
+	return format.HumanSize(r.v.Size)
+}
 
 // Labels is docker's "k=v,k2=v2", sorted.
 func (r *volumeRow) Labels() string {
@@ -243,4 +250,28 @@ func (c *cli) newVolumePruneCommand() *cobra.Command {
 	fl.Var(filter, "filter", `Provide filter values (e.g. "label=<label>")`)
 	fl.BoolVarP(&force, "force", "f", false, "Do not prompt for confirmation")
 	return cmd
+}
+
+// volumesDFRow is the "Local Volumes" line of `system df`: what is not
+// used by a container is reclaimable.
+func volumesDFRow(vols []engine.Volume) *dfRow {
+	r := &dfRow{kind: "Local Volumes", total: len(vols), percent: true}
+	for _, v := range vols {
+		r.size += v.Size
+		if v.Links > 0 {
+			r.active++
+		} else {
+			r.reclaim += v.Size
+		}
+	}
+	return r
+}
+
+// dfVolumeRows are the volumes of `system df -v`.
+func dfVolumeRows(vols []engine.Volume) []any {
+	rows := make([]any, len(vols))
+	for i := range vols {
+		rows[i] = &volumeRow{v: vols[i]}
+	}
+	return rows
 }

@@ -37,6 +37,10 @@ func TestE2EVolumeLifecycle(t *testing.T) {
 	if want := "Error response from daemon: remove data: volume is in use - [" + id + "]\n"; r.code != 1 || r.stderr != want {
 		t.Fatalf("volume rm of a volume in use: exit %d, stderr %q, want %q", r.code, r.stderr, want)
 	}
+	df := s.ok(nil, "system", "df", "--format", "{{.Type}}: {{.TotalCount}} {{.Active}} {{.Size}} {{.Reclaimable}}")
+	if !strings.Contains(df, "Local Volumes: 1 1 5B 0B\n") {
+		t.Fatalf("system df:\n%s", df)
+	}
 	if got := s.ok(nil, "volume", "ls", "--filter", "dangling=true", "-q"); got != "" {
 		t.Fatalf("dangling volumes: %q", got)
 	}

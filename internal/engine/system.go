@@ -22,6 +22,8 @@ type DiskUsage struct {
 	Images []ImageSummary
 	// ImagesReclaimable is what removing every unused image would free.
 	ImagesReclaimable int64
+	// Volumes lists the volumes with their Links and Size.
+	Volumes []Volume
 }
 
 // SystemDF reports disk usage. An image's size is the sum of its layers';
@@ -44,7 +46,9 @@ func (e *Engine) SystemDF(ctx context.Context) (DiskUsage, error) {
 	if err != nil {
 		return DiskUsage{}, err
 	}
-	return diskUsage(imgs, listed, sizes, uses), nil
+	du := diskUsage(imgs, listed, sizes, uses)
+	du.Volumes, err = e.volumeUsage(ctx)
+	return du, err
 }
 
 // diskUsage fills in the shared sizes and container counts of the listed

@@ -23,12 +23,15 @@ type Volume struct {
 	// Links counts the containers that use the volume (ls's {{.Links}});
 	// not part of inspect.
 	Links int `json:"-"`
+	// Size is the bytes in the volume, for `system df` only (-1 when not
+	// measured, as docker's).
+	Size int64 `json:"-"`
 }
 
 func inspectVolume(v volume.Volume, links int) Volume {
 	out := Volume{
 		CreatedAt: v.CreatedAt.Local().Format(time.RFC3339), Driver: v.Driver, Labels: v.Labels,
-		Mountpoint: v.Mountpoint, Name: v.Name, Options: v.Options, Scope: "local", Links: links,
+		Mountpoint: v.Mountpoint, Name: v.Name, Options: v.Options, Scope: "local", Links: links, Size: -1,
 	}
 	// docker shows null, not {}, for a volume without labels or options.
 	if len(out.Labels) == 0 {
@@ -161,6 +164,15 @@ func (e *Engine) VolumePrune(ctx context.Context, opts VolumePruneOptions) (Volu
 		rep.SpaceReclaimed += sizes[v.Name]
 	}
 	return rep, err
+}
+
+// volumeUsage is every volume with its Links and Size, for `system df`.
+func (e *Engine) volumeUsage(ctx context.Context) ([]Volume, error) {
+	vols, err := e.VolumeList(ctx, Filters{})
+	for i := range vols {
+		vols[i].Size = dirSize(vols[i].Mountpoint)
+	}
+	return vols, err
 }
 
 // volumeUsers maps each volume that a container record names to the IDs of
