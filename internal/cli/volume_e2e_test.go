@@ -38,7 +38,7 @@ func TestE2EVolumeLifecycle(t *testing.T) {
 		t.Fatalf("volume rm of a volume in use: exit %d, stderr %q, want %q", r.code, r.stderr, want)
 	}
 	df := s.ok(nil, "system", "df", "--format", "{{.Type}}: {{.TotalCount}} {{.Active}} {{.Size}} {{.Reclaimable}}")
-	if !strings.Contains(df, "Local Volumes: 1 1 5B 0B\n") {
+	if !strings.Contains(df, "Local Volumes: 1 1 5B 0B (0%)\n") {
 		t.Fatalf("system df:\n%s", df)
 	}
 	if got := s.ok(nil, "volume", "ls", "--filter", "dangling=true", "-q"); got != "" {
