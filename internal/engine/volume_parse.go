@@ -85,7 +85,7 @@ func parseBind(spec string) (container.MountPoint, error) {
 	if mp.Propagation != "" {
 		return container.MountPoint{}, errdefs.Invalid("invalid mode: %s", mode)
 	}
-	mp.Type, mp.Name, mp.Driver, mp.CopyData = "volume", src, volume.DriverLocal, !nocopy
+	mp.Type, mp.Name, mp.Source, mp.Driver, mp.CopyData = "volume", src, "", volume.DriverLocal, !nocopy
 	mp.Anonymous = src == ""
 	if mp.Mode == "" && !mp.Anonymous {
 		mp.Mode = "z" // what docker shows for -v name:/path
