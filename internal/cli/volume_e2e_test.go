@@ -7,10 +7,12 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/strata-containers/strata/internal/testutil"
 )
@@ -259,4 +261,43 @@ func TestE2EVolumeOpts(t *testing.T) {
 	if r.code != 1 || !strings.Contains(r.stderr, `invalid option: "bogus"`) {
 		t.Fatalf("create with a bad option: exit %d, %q", r.code, r.stderr)
 	}
+}
+
+// TestE2EVolumeCreateKilled kills `volume create` at many points of its
+// run: afterwards every volume the store lists is whole (meta.json and
+// _data), and the next command sweeps what the killed ones left.
+func TestE2EVolumeCreateKilled(t *testing.T) {
+	s := newStore(t)
+	s.ok(nil, "volume", "ls") // creates the store, so kills land in the create itself
+	for i := range 40 {
+		cmd := s.command(nil, "volume", "create", "v"+strconv.Itoa(i))
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Duration(i) * 250 * time.Microsecond) // spreads the kills over the run
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	}
+	listed := strings.Fields(s.ok(nil, "volume", "ls", "-q"))
+	dir := filepath.Join(s.root, "volumes")
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		if e.Name() == "volumes.lock" {
+			continue
+		}
+		names = append(names, e.Name())
+		for _, part := range []string{"meta.json", "_data"} {
+			if _, err := os.Stat(filepath.Join(dir, e.Name(), part)); err != nil {
+				t.Errorf("volume %s is not whole: %v", e.Name(), err)
+			}
+		}
+	}
+	if strings.Join(names, " ") != strings.Join(listed, " ") {
+		t.Fatalf("store holds %v, ls lists %v", names, listed)
+	}
+	t.Logf("%d of 40 killed creates finished", len(listed))
 }
