@@ -45,10 +45,11 @@ func (cc *containerCLI) verbs(where string) []*cobra.Command {
 	if where == "top" {
 		run.Annotations = map[string]string{annotTop: "1"}
 	}
-	return []*cobra.Command{
+	verbs := []*cobra.Command{
 		run, cc.newCreateCommand(), cc.newStartCommand(), cc.newStopCommand(), cc.newRestartCommand(),
 		cc.newKillCommand(), cc.newRmCommand(), cc.newWaitCommand(), cc.newLogsCommand(),
 	}
+	return append(verbs, cc.manageVerbs()...) // container_manage.go
 }
 
 // createFlags are the flags of create and run.
@@ -59,6 +60,7 @@ type createFlags struct {
 	env, envFile, labels, capAdd, capDrop              listFlag
 	rm, privileged, readOnly                           bool
 	cidfile                                            string
+	limits                                             limitFlags // limits_flags.go
 }
 
 func (f *createFlags) register(fl *pflag.FlagSet) {
@@ -84,6 +86,7 @@ func (f *createFlags) register(fl *pflag.FlagSet) {
 	fl.BoolVar(&f.privileged, "privileged", false, "Give extended privileges to this container")
 	fl.BoolVar(&f.readOnly, "read-only", false, "Mount the container's root filesystem as read only")
 	fl.StringVar(&f.network, "network", "", "Connect a container to a network (none, host)")
+	f.limits.register(fl)
 }
 
 // options turns the flags and arguments (IMAGE [COMMAND] [ARG...]) into
@@ -111,6 +114,9 @@ func (f *createFlags) options(cmd *cobra.Command, args []string, lookupEnv func(
 		if o.NanoCPUs, err = engine.ParseCPUs(f.cpus); err != nil {
 			return o, flagError(cmd, err)
 		}
+	}
+	if err := f.limits.apply(cmd, &o.Limits); err != nil {
+		return o, err
 	}
 	if o.Env, err = engine.ParseEnv(f.env.values, f.envFile.values, lookupEnv); err != nil {
 		return o, err

@@ -25,14 +25,16 @@ type Record struct {
 
 // Config is the container's configuration as docker's Config shows it.
 type Config struct {
-	Hostname   string            `json:"Hostname"`
-	User       string            `json:"User"`
-	Env        []string          `json:"Env"`
-	Cmd        []string          `json:"Cmd"`
-	Entrypoint []string          `json:"Entrypoint"`
-	Image      string            `json:"Image"`
-	WorkingDir string            `json:"WorkingDir"`
-	Labels     map[string]string `json:"Labels"`
+	Hostname    string            `json:"Hostname"`
+	User        string            `json:"User"`
+	Env         []string          `json:"Env"`
+	Cmd         []string          `json:"Cmd"`
+	Entrypoint  []string          `json:"Entrypoint"`
+	Image       string            `json:"Image"`
+	WorkingDir  string            `json:"WorkingDir"`
+	Labels      map[string]string `json:"Labels"`
+	StopSignal  string            `json:"StopSignal,omitempty"`
+	StopTimeout *int              `json:"StopTimeout,omitempty"` // seconds
 }
 
 // HostConfig is how the container runs on this host (docker's HostConfig).
@@ -48,6 +50,7 @@ type HostConfig struct {
 	CPUShares      int64     `json:"CpuShares"`
 	PidsLimit      int64     `json:"PidsLimit"`
 	LogConfig      LogConfig `json:"LogConfig"`
+	Limits
 }
 
 // LogConfig names the log driver and its options.

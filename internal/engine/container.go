@@ -82,6 +82,7 @@ type ContainerCreateOptions struct {
 	NanoCPUs      int64
 	CPUShares     int64
 	PidsLimit     int64
+	Limits        LimitOptions // container_update.go
 }
 
 func (o ContainerCreateOptions) process() spec.Process {
@@ -174,6 +175,7 @@ func newRecord(opts ContainerCreateOptions, d *imageData) container.Record {
 	if opts.WorkingDir != "" {
 		rec.Config.WorkingDir = opts.WorkingDir
 	}
+	applyLimits(&rec, opts.Limits)
 	rec.Config.Hostname = opts.Hostname
 	if rec.Config.Hostname == "" {
 		rec.Config.Hostname = spec.Hostname(rec.ID)
@@ -200,6 +202,7 @@ func generateSpec(rec container.Record, user spec.User) (*specs.Spec, error) {
 		spec.WithReadonlyRootfs(h.ReadonlyRootfs),
 		spec.WithResources(spec.Resources{Memory: h.Memory, NanoCPUs: h.NanoCPUs, CPUShares: h.CPUShares, PidsLimit: h.PidsLimit}),
 		spec.WithUser(user),
+		withLimits(rec),
 	)
 }
 

@@ -67,6 +67,12 @@ type Stats struct {
 	MemoryUsage uint64 // bytes, page cache included
 	PidsCurrent uint64 // processes and threads
 	CPUUsage    uint64 // nanoseconds of CPU time, all CPUs
+	MemoryLimit uint64 // bytes; 0 when unlimited
+	MemoryCache uint64 // inactive page cache, which docker leaves out of the usage it shows
+	PidsLimit   uint64 // 0 when unlimited
+	BlkioRead   uint64 // bytes read from block devices
+	BlkioWrite  uint64 // bytes written to block devices
+	OOMKills    uint64 // processes the kernel's OOM killer killed for the memory limit
 }
 
 // Mount is one file system a container mounts under its /sys/fs/cgroup.
