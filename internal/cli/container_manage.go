@@ -105,7 +105,11 @@ func (cc *containerCLI) newUpdateCommand() *cobra.Command {
 func (f *updateFlags) options(cmd *cobra.Command) (engine.ContainerUpdateOptions, error) {
 	var o engine.ContainerUpdateOptions
 	fl := cmd.Flags()
-	if fl.NFlag() == 0 {
+	changed := false
+	for _, name := range []string{"memory", "memory-swap", "memory-reservation", "cpus", "cpu-shares", "cpuset-cpus", "pids-limit", "blkio-weight"} {
+		changed = changed || fl.Changed(name)
+	}
+	if !changed {
 		return o, StatusError{Status: "You must provide one or more flags when using this command.", StatusCode: exitFailure}
 	}
 	parse := func(name, v string, fn func(string) (int64, error)) (*int64, error) {
