@@ -38,7 +38,9 @@ func BlkioWeightSupported() bool {
 			}
 			continue
 		}
-		for _, f := range blkioWeightFiles {
+		// The root has no blkio.bfq.weight of its own, only BFQ's
+		// statistics; its children get the weight file.
+		for _, f := range []string{"blkio.weight", "blkio.bfq.io_service_bytes"} {
 			if _, err := os.Stat(filepath.Join(h.Mountpoint, f)); err == nil {
 				return true
 			}
