@@ -19,6 +19,16 @@
 // controllers); only a host with nothing but v2 gets the v2 implementation.
 // The v2 device controller needs eBPF and is not implemented: on v2,
 // device rules in the spec are ignored.
+//
+// Set is also how a running container's limits change (`update`): every
+// write is ordered so the kernel accepts it (memory+swap raised before
+// memory, lowered after). Stats carries what `stats` and the OOM record
+// need: limits, page cache, block I/O bytes and the OOM-kill counter
+// (memory.oom_control's oom_kill on v1, memory.events' on v2; failcnt counts
+// every time the limit was reached, not kills, so it is not used). A block
+// I/O weight goes to blkio.weight or BFQ's blkio.bfq.weight (v1; CFQ is gone
+// since Linux 5.0), io.weight on v2; a v1 swap limit is dropped where the
+// kernel has no swap accounting, as docker drops it.
 package cgroups
 
 import (
