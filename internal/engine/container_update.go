@@ -164,7 +164,7 @@ func (e *Engine) updateCgroup(ctx context.Context, id string, o ContainerUpdateO
 		return err
 	}
 	if err := rt.Update(ctx, id, up); err != nil {
-		return fmt.Errorf("Cannot update container %s: %w", id, err)
+		return fmt.Errorf("updating container %s: %w", id, err)
 	}
 	return nil
 }
