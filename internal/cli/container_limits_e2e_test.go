@@ -1,9 +1,13 @@
 package cli
 
 import (
+	"bytes"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/strata-containers/strata/internal/engine"
 	"github.com/strata-containers/strata/internal/testutil"
 )
 
@@ -83,4 +87,67 @@ func TestE2EPsFiltersAndSize(t *testing.T) {
 		t.Errorf("ps --filter exited=x: exit %d: %s", r.code, r.stderr)
 	}
 	s.ok(nil, "rm", "-f", "third")
+}
+
+func TestE2EBlkioWeight(t *testing.T) {
+	s := newContainerStore(t)
+	if !engine.BlkioWeightSupported() {
+		r := s.run(nil, "create", "--blkio-weight", "300", "busybox")
+		if r.code != 0 || !strings.Contains(r.stderr, "does not support Block I/O weight") {
+			t.Fatalf("--blkio-weight without kernel support: exit %d: %s", r.code, r.stderr)
+		}
+		t.Skip("needs a block I/O weight in the kernel (CFQ's blkio.weight, BFQ's blkio.bfq.weight or v2 io.weight)")
+	}
+	id := strings.TrimSpace(s.ok(nil, "run", "-d", "--blkio-weight", "300", "busybox", "sleep", "1000"))
+	weight := func() string {
+		for _, f := range []string{"blkio.bfq.weight", "blkio.weight"} {
+			if data, err := os.ReadFile(filepath.Join("/sys/fs/cgroup/blkio/strata", id, f)); err == nil {
+				return strings.TrimPrefix(strings.TrimSpace(string(data)), "default ")
+			}
+		}
+		return cgroupFile(t, id, "", "", "io.weight")
+	}
+	if got := weight(); got != "300" {
+		t.Fatalf("weight %q, want 300", got)
+	}
+	s.ok(nil, "update", "--blkio-weight", "500", id)
+	if got := weight(); got != "500" {
+		t.Fatalf("weight after update %q, want 500", got)
+	}
+	if r := s.run(nil, "update", "--blkio-weight", "5", id); r.code != 1 || !strings.Contains(r.stderr, "Range of blkio weight is from 10 to 1000") {
+		t.Fatalf("update --blkio-weight 5: exit %d: %s", r.code, r.stderr)
+	}
+	s.ok(nil, "rm", "-f", id)
+}
+
+// TestE2EStatsStream: without --no-stream, stats redraws the table (clear
+// screen, home) until interrupted.
+func TestE2EStatsStream(t *testing.T) {
+	s := newContainerStore(t)
+	s.ok(nil, "run", "-d", "--name", "busy", "busybox", "sleep", "1000")
+	cmd := s.command(nil, "stats", "busy")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	var got []byte
+	buf := make([]byte, 4096)
+	for bytes.Count(got, []byte("\033[2J\033[H")) < 2 {
+		n, err := out.Read(buf)
+		if err != nil {
+			t.Fatalf("stats stopped after %q: %v", got, err)
+		}
+		got = append(got, buf[:n]...)
+	}
+	if !bytes.Contains(got, []byte("CONTAINER ID")) || !bytes.Contains(got, []byte(" busy ")) {
+		t.Fatalf("frames: %q", got)
+	}
+	cmd.Process.Signal(os.Interrupt)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("stats after ^C: %v", err)
+	}
 }
