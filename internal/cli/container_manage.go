@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -29,7 +30,7 @@ func (cc *containerCLI) newTopCommand() *cobra.Command {
 			return cc.withEngine(cmd.Context(), func(e *engine.Engine) error {
 				res, err := e.ContainerTop(cmd.Context(), args[0], strings.Join(args[1:], " "))
 				if err != nil {
-					return err
+					return daemonError(err)
 				}
 				return writeTop(cc.Out, res)
 			})
@@ -56,10 +57,7 @@ func (cc *containerCLI) newRenameCommand() *cobra.Command {
 		Args:  exactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return cc.withEngine(cmd.Context(), func(e *engine.Engine) error {
-				if err := e.ContainerRename(cmd.Context(), args[0], args[1]); err != nil {
-					return StatusError{Status: "Error response from daemon: " + err.Error(), StatusCode: ExitCode(err)}
-				}
-				return nil
+				return daemonError(e.ContainerRename(cmd.Context(), args[0], args[1]))
 			})
 		},
 	}
@@ -174,9 +172,9 @@ func (cc *containerCLI) newStatsCommand() *cobra.Command {
 			return cc.withEngine(cmd.Context(), func(e *engine.Engine) error {
 				s := statsRun{e: e, refs: args, all: all, tmpl: tmpl, trunc: !noTrunc, out: cc.Out}
 				if noStream {
-					return s.once(cmd.Context())
+					return daemonError(s.once(cmd.Context()))
 				}
-				return s.stream(cmd.Context())
+				return daemonError(s.stream(cmd.Context()))
 			})
 		},
 	}
@@ -186,6 +184,19 @@ func (cc *containerCLI) newStatsCommand() *cobra.Command {
 	fl.BoolVar(&noTrunc, "no-trunc", false, "Do not truncate output")
 	fl.StringVar(&tmpl, "format", "", formatHelp)
 	return cmd
+}
+
+// daemonError words an engine error as docker's CLI words the daemon's
+// ("Error response from daemon: ..."), keeping its exit code.
+func daemonError(err error) error {
+	if err == nil || errors.Is(err, context.Canceled) {
+		return err
+	}
+	var se StatusError
+	if errors.As(err, &se) {
+		return err
+	}
+	return StatusError{Status: "Error response from daemon: " + err.Error(), StatusCode: ExitCode(err)}
 }
 
 // sleep waits d or until ctx ends; it reports whether ctx is still alive.

@@ -78,6 +78,9 @@ func TestE2ETopStatsRename(t *testing.T) {
 	// The old name is free again, and the new one finds the container.
 	s.ok(nil, "create", "--name", "web", "busybox")
 	s.ok(nil, "stop", "site")
+	if r := s.run(nil, "top", "site"); r.code != 1 || r.stderr != "Error response from daemon: container "+id+" is not running\n" {
+		t.Fatalf("top of a stopped container: exit %d: %q", r.code, r.stderr)
+	}
 }
 
 // TestE2EUpdateLimits: update changes the record and, for a running
