@@ -77,7 +77,8 @@ func TestE2ETopStatsRename(t *testing.T) {
 	}
 	// The old name is free again, and the new one finds the container.
 	s.ok(nil, "create", "--name", "web", "busybox")
-	s.ok(nil, "stop", "site")
+	s.ok(nil, "kill", "site")
+	s.ok(nil, "wait", "site")
 	if r := s.run(nil, "top", "site"); r.code != 1 || r.stderr != "Error response from daemon: container "+id+" is not running\n" {
 		t.Fatalf("top of a stopped container: exit %d: %q", r.code, r.stderr)
 	}
