@@ -45,10 +45,11 @@ func (cc *containerCLI) verbs(where string) []*cobra.Command {
 	if where == "top" {
 		run.Annotations = map[string]string{annotTop: "1"}
 	}
-	return []*cobra.Command{
+	verbs := []*cobra.Command{
 		run, cc.newCreateCommand(), cc.newStartCommand(), cc.newStopCommand(), cc.newRestartCommand(),
 		cc.newKillCommand(), cc.newRmCommand(), cc.newWaitCommand(), cc.newLogsCommand(),
 	}
+	return append(verbs, cc.manageVerbs()...) // container_manage.go
 }
 
 // createFlags are the flags of create and run.
@@ -60,6 +61,7 @@ type createFlags struct {
 	rm, privileged, readOnly                           bool
 	cidfile                                            string
 	mounts                                             mountFlags
+	limits                                             limitFlags // limits_flags.go
 }
 
 func (f *createFlags) register(fl *pflag.FlagSet) {
@@ -86,6 +88,7 @@ func (f *createFlags) register(fl *pflag.FlagSet) {
 	fl.BoolVar(&f.readOnly, "read-only", false, "Mount the container's root filesystem as read only")
 	fl.StringVar(&f.network, "network", "", "Connect a container to a network (none, host)")
 	f.mounts.register(fl)
+	f.limits.register(fl)
 }
 
 // options turns the flags and arguments (IMAGE [COMMAND] [ARG...]) into
@@ -114,6 +117,9 @@ func (f *createFlags) options(cmd *cobra.Command, args []string, lookupEnv func(
 		if o.NanoCPUs, err = engine.ParseCPUs(f.cpus); err != nil {
 			return o, flagError(cmd, err)
 		}
+	}
+	if err := f.limits.apply(cmd, &o.Limits); err != nil {
+		return o, err
 	}
 	if o.Env, err = engine.ParseEnv(f.env.values, f.envFile.values, lookupEnv); err != nil {
 		return o, err

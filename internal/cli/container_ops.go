@@ -71,7 +71,7 @@ func (cc *containerCLI) newStopCommand() *cobra.Command {
 		Args:  minArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return cc.eachContainer(cmd, args, func(e *engine.Engine, ref string) error {
-				return e.ContainerStop(cmd.Context(), ref, time.Duration(timeout)*time.Second)
+				return e.ContainerStop(cmd.Context(), ref, stopTimeout(cmd, timeout))
 			})
 		},
 	}
@@ -89,7 +89,7 @@ func (cc *containerCLI) newRestartCommand() *cobra.Command {
 		Args:  minArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return cc.eachContainer(cmd, args, func(e *engine.Engine, ref string) error {
-				return e.ContainerRestart(cmd.Context(), ref, time.Duration(timeout)*time.Second)
+				return e.ContainerRestart(cmd.Context(), ref, stopTimeout(cmd, timeout))
 			})
 		},
 	}

@@ -23,10 +23,10 @@ var psHeader = format.Header{
 }
 
 type psOptions struct {
-	all, quiet, latest, noTrunc bool
-	last                        int
-	format                      string
-	filter                      *filterFlag
+	all, quiet, latest, noTrunc, size bool
+	last                              int
+	format                            string
+	filter                            *filterFlag
 }
 
 // newPsCommand is `ps` (top-level) or `container ls`.
@@ -41,6 +41,7 @@ func (cc *containerCLI) newPsCommand(verb, top string) *cobra.Command {
 			return cc.withEngine(cmd.Context(), func(e *engine.Engine) error {
 				cs, err := e.ContainerList(cmd.Context(), engine.ContainerListOptions{
 					All: opts.all, Limit: max(opts.last, 0), Latest: opts.latest, Filters: opts.filter.f,
+					Size: opts.size || strings.Contains(opts.format, ".Size"),
 				})
 				if err != nil {
 					return err
@@ -63,6 +64,7 @@ func (cc *containerCLI) newPsCommand(verb, top string) *cobra.Command {
 	fl.BoolVarP(&opts.latest, "latest", "l", false, "Show the latest created container (includes all states)")
 	fl.BoolVar(&opts.noTrunc, "no-trunc", false, "Don't truncate output")
 	fl.BoolVarP(&opts.quiet, "quiet", "q", false, "Only display container IDs")
+	fl.BoolVarP(&opts.size, "size", "s", false, "Display total file sizes")
 	return cmd
 }
 
@@ -71,6 +73,9 @@ func writeContainers(out interface{ Write([]byte) (int, error) }, cs []engine.Co
 	switch {
 	case opts.format == "" || opts.format == format.TableKey:
 		f = psTableFormat
+		if opts.size {
+			f += "\t{{.Size}}"
+		}
 		if opts.quiet {
 			f = format.QuietFormat
 		}
@@ -108,7 +113,7 @@ func (r psRow) RunningFor() string { return format.Since(r.c.Created, now()) }
 func (r psRow) Status() string     { return r.c.Status }
 func (r psRow) State() string      { return r.c.State }
 func (r psRow) Ports() string      { return "" }
-func (r psRow) Size() string       { return "0B" }
+func (r psRow) Size() string       { return psSize(r.c) }
 func (r psRow) Names() string {
 	names := make([]string, len(r.c.Names))
 	for i, n := range r.c.Names {

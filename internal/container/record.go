@@ -27,14 +27,16 @@ type Record struct {
 
 // Config is the container's configuration as docker's Config shows it.
 type Config struct {
-	Hostname   string            `json:"Hostname"`
-	User       string            `json:"User"`
-	Env        []string          `json:"Env"`
-	Cmd        []string          `json:"Cmd"`
-	Entrypoint []string          `json:"Entrypoint"`
-	Image      string            `json:"Image"`
-	WorkingDir string            `json:"WorkingDir"`
-	Labels     map[string]string `json:"Labels"`
+	Hostname    string            `json:"Hostname"`
+	User        string            `json:"User"`
+	Env         []string          `json:"Env"`
+	Cmd         []string          `json:"Cmd"`
+	Entrypoint  []string          `json:"Entrypoint"`
+	Image       string            `json:"Image"`
+	WorkingDir  string            `json:"WorkingDir"`
+	Labels      map[string]string `json:"Labels"`
+	StopSignal  string            `json:"StopSignal,omitempty"`
+	StopTimeout *int              `json:"StopTimeout,omitempty"` // seconds
 	ImageVolumes
 }
 
@@ -52,6 +54,7 @@ type HostConfig struct {
 	PidsLimit      int64     `json:"PidsLimit"`
 	LogConfig      LogConfig `json:"LogConfig"`
 	MountConfig
+	Limits
 }
 
 // LogConfig names the log driver and its options.

@@ -82,7 +82,8 @@ type ContainerCreateOptions struct {
 	NanoCPUs      int64
 	CPUShares     int64
 	PidsLimit     int64
-	MountOptions  // -v, --mount, --tmpfs, --volumes-from
+	MountOptions               // -v, --mount, --tmpfs, --volumes-from
+	Limits        LimitOptions // container_update.go
 }
 
 func (o ContainerCreateOptions) process() spec.Process {
@@ -179,6 +180,7 @@ func newRecord(opts ContainerCreateOptions, d *imageData) container.Record {
 	if opts.WorkingDir != "" {
 		rec.Config.WorkingDir = opts.WorkingDir
 	}
+	applyLimits(&rec, opts.Limits)
 	rec.Config.Hostname = opts.Hostname
 	if rec.Config.Hostname == "" {
 		rec.Config.Hostname = spec.Hostname(rec.ID)
@@ -206,6 +208,7 @@ func generateSpec(rec container.Record, user spec.User) (*specs.Spec, error) {
 		spec.WithResources(spec.Resources{Memory: h.Memory, NanoCPUs: h.NanoCPUs, CPUShares: h.CPUShares, PidsLimit: h.PidsLimit}),
 		spec.WithUser(user),
 		spec.WithMounts(specMounts(rec)),
+		withLimits(rec),
 	)
 }
 

@@ -25,6 +25,9 @@ type ContainerSummary struct {
 	State   string // created, running, exited, ...
 	Status  string // "Up 2 seconds", "Exited (0) 3 seconds ago", "Created"
 	Labels  map[string]string
+	// SizeRw and SizeRootFs are filled with ContainerListOptions.Size:
+	// the writable layer's bytes, and those plus the image's.
+	SizeRw, SizeRootFs int64
 }
 
 // ContainerListOptions are the options of ps.
@@ -33,11 +36,16 @@ type ContainerListOptions struct {
 	Limit   int // the n most recently created (-n); 0 means no limit
 	Latest  bool
 	Filters Filters
+	Size    bool // fill SizeRw and SizeRootFs (ps -s)
 }
 
 // ContainerList lists containers, newest first: the running ones, or all.
 func (e *Engine) ContainerList(ctx context.Context, opts ContainerListOptions) ([]ContainerSummary, error) {
-	if err := opts.Filters.check("status", "name", "id", "label"); err != nil {
+	if err := opts.Filters.check(psFilterKeys...); err != nil {
+		return nil, err
+	}
+	more, err := e.moreContainerFilters(ctx, opts.Filters)
+	if err != nil {
 		return nil, err
 	}
 	for _, s := range opts.Filters["status"] {
@@ -52,17 +60,20 @@ func (e *Engine) ContainerList(ctx context.Context, opts ContainerListOptions) (
 	if opts.Latest {
 		opts.Limit = 1
 	}
-	all := opts.All || opts.Limit > 0 || len(opts.Filters["status"]) > 0
+	all := opts.All || opts.Limit > 0 || len(opts.Filters["status"]) > 0 || len(opts.Filters["exited"]) > 0
 	now := time.Now()
 	var out []ContainerSummary
 	for _, c := range cs {
 		if opts.Limit > 0 && len(out) == opts.Limit {
 			break
 		}
-		if (!all && !c.Running()) || !matchContainer(opts.Filters, c) {
+		if (!all && !c.Running()) || !matchContainer(opts.Filters, c) || !more(c) {
 			continue
 		}
 		out = append(out, summarizeContainer(c, now))
+		if opts.Size {
+			e.containerSizes(ctx, c, &out[len(out)-1])
+		}
 	}
 	return out, nil
 }

@@ -39,7 +39,8 @@ func (e *Engine) ContainerStop(ctx context.Context, ref string, timeout time.Dur
 	if err != nil {
 		return err
 	}
-	if err := rt.Kill(ctx, c.ID, unix.SIGTERM, false); err != nil && !errdefs.IsConflict(err) {
+	sig, timeout := stopPlan(c, timeout)
+	if err := rt.Kill(ctx, c.ID, sig, false); err != nil && !errdefs.IsConflict(err) {
 		return fmt.Errorf("stopping container %s: %w", ref, err)
 	}
 	if waitMonitor(ctx, c.State, timeout) {

@@ -84,6 +84,7 @@ func (m *monitor) run(ctx context.Context) int {
 	}
 	relays.Wait()
 	st.Status, st.ExitCode, st.FinishedAt = StatusExited, code, time.Now().UTC()
+	st.OOMKilled = m.oomKilled(ctx)
 	st.Pid = 0
 	m.teardown(ctx)
 	if err := m.writeState(st); err != nil {

@@ -3,6 +3,13 @@
 // lifecycle of the OCI runtime command line (runc's): Create, Start, State,
 // Kill, Delete; plus Wait, for the process that created the container, and
 // Stats, read from the container's cgroup (package cgroups, v1 or v2).
+// Update rewrites the limits of a running container's cgroup (`runc
+// update`), Processes lists its pids, OOMKilled reads the cgroup's OOM-kill
+// counter (asked by the monitor before Delete removes the cgroup).
+//
+// A spec annotated org.strata.init=reaper (`run --init`) keeps the init as
+// PID 1 instead of exec'ing the workload (reaper.go): it forks the workload,
+// forwards every signal to it, reaps every zombie and exits with its status.
 //
 // # Processes
 //

@@ -72,6 +72,9 @@ func runInit(base int) int {
 	if err != nil {
 		return 1
 	}
+	if s.cfg.Spec.Annotations[reaperAnnotation] == reaperValue {
+		return s.reap(conn, base+1)
+	}
 	err = s.exec()
 	writeMessage(conn, message{Type: msgError, Error: toWire(err)})
 	switch {

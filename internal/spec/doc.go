@@ -9,6 +9,11 @@
 // are. The only I/O is ResolveUser, which reads /etc/passwd and /etc/group
 // of a mounted rootfs without following a link out of it.
 //
+// WithLimits (limits.go) adds what `run` takes beyond WithResources:
+// rlimits (--ulimit; a hard limit above this process's own is refused
+// without CAP_SYS_RESOURCE), cpuset, memory+swap and reservation, block I/O
+// weight, and the --init annotation (InitAnnotation) the runtime reads.
+//
 // Invariants: the result always has Process, Root ("rootfs", relative to
 // the bundle), Linux and Linux.Resources set; an invalid option value is an
 // errdefs.ErrInvalid error worded as docker's CLI words it.

@@ -19,6 +19,16 @@
 // controllers); only a host with nothing but v2 gets the v2 implementation.
 // The v2 device controller needs eBPF and is not implemented: on v2,
 // device rules in the spec are ignored.
+//
+// Set is also how a running container's limits change (`update`): every
+// write is ordered so the kernel accepts it (memory+swap raised before
+// memory, lowered after). Stats carries what `stats` and the OOM record
+// need: limits, page cache, block I/O bytes and the OOM-kill counter
+// (memory.oom_control's oom_kill on v1, memory.events' on v2; failcnt counts
+// every time the limit was reached, not kills, so it is not used). A block
+// I/O weight goes to blkio.weight or BFQ's blkio.bfq.weight (v1; CFQ is gone
+// since Linux 5.0), io.weight on v2; a v1 swap limit is dropped where the
+// kernel has no swap accounting, as docker drops it.
 package cgroups
 
 import (
@@ -67,6 +77,12 @@ type Stats struct {
 	MemoryUsage uint64 // bytes, page cache included
 	PidsCurrent uint64 // processes and threads
 	CPUUsage    uint64 // nanoseconds of CPU time, all CPUs
+	MemoryLimit uint64 // bytes; 0 when unlimited
+	MemoryCache uint64 // inactive page cache, which docker leaves out of the usage it shows
+	PidsLimit   uint64 // 0 when unlimited
+	BlkioRead   uint64 // bytes read from block devices
+	BlkioWrite  uint64 // bytes written to block devices
+	OOMKills    uint64 // processes the kernel's OOM killer killed for the memory limit
 }
 
 // Mount is one file system a container mounts under its /sys/fs/cgroup.

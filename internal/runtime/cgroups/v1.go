@@ -118,6 +118,9 @@ func (m *v1) Set(ctx context.Context, res *specs.LinuxResources) error {
 			return err
 		}
 	}
+	if err := m.setBlockIO(res.BlockIO); err != nil {
+		return err
+	}
 	return m.setDevices(res.Devices)
 }
 
@@ -165,11 +168,19 @@ func (m *v1) setMemory(mem *specs.LinuxMemory) error {
 		writes = append(writes, [2]string{"memory.oom_control", "1"})
 	}
 	for _, w := range writes {
+		if w[0] == "memory.memsw.limit_in_bytes" && !m.hasSwapAccounting() {
+			continue // docker, too, drops the swap limit where the kernel cannot account swap
+		}
 		if err := m.write("memory", w[0], w[1]); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+func (m *v1) hasSwapAccounting() bool {
+	_, err := os.Stat(filepath.Join(m.dirs["memory"], "memory.memsw.limit_in_bytes"))
+	return err == nil
 }
 
 // swapFirst reports whether memory+swap must be raised before memory.
@@ -267,6 +278,9 @@ func (m *v1) Stats(ctx context.Context) (Stats, error) {
 		return s, err
 	}
 	if s.CPUUsage, err = optUint(m.dirs["cpuacct"], "cpuacct.usage"); err != nil {
+		return s, err
+	}
+	if err := m.moreStats(&s); err != nil {
 		return s, err
 	}
 	return s, ctx.Err()

@@ -134,6 +134,7 @@ func v2Writes(res *specs.LinuxResources) ([][2]string, error) {
 	if res.Pids != nil && res.Pids.Limit != nil {
 		w = append(w, [2]string{"pids.max", pidsMax(*res.Pids.Limit)})
 	}
+	w = append(w, v2BlockIO(res.BlockIO)...)
 	for k, v := range res.Unified {
 		if strings.Contains(k, "/") || strings.HasPrefix(k, "cgroup.") {
 			return nil, errdefs.Invalid("unified cgroup resource %q: not a controller file", k)
@@ -214,6 +215,9 @@ func (m *v2) Stats(ctx context.Context) (Stats, error) {
 		return s, err
 	}
 	s.CPUUsage = usec * 1000
+	if err := m.moreStats(&s); err != nil {
+		return s, err
+	}
 	return s, ctx.Err()
 }
 

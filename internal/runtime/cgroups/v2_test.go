@@ -121,7 +121,7 @@ func TestV2OnFakeHierarchy(t *testing.T) {
 		t.Errorf("cgroup.freeze = %q after Freeze", got)
 	}
 	stats, err := m.Stats(ctx)
-	if want := (Stats{MemoryUsage: 4096, PidsCurrent: 1, CPUUsage: 1500000}); err != nil || stats != want {
+	if want := (Stats{MemoryUsage: 4096, PidsCurrent: 1, CPUUsage: 1500000, MemoryLimit: 1 << 20, PidsLimit: 3}); err != nil || stats != want {
 		t.Errorf("Stats = %+v, %v; want %+v", stats, err, want)
 	}
 	if err := m.Set(ctx, &specs.LinuxResources{HugepageLimits: nil, Unified: map[string]string{"io.max": "x"}}); !errdefs.IsUnavailable(err) {
