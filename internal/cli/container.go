@@ -45,10 +45,10 @@ func (cc *containerCLI) verbs(where string) []*cobra.Command {
 	if where == "top" {
 		run.Annotations = map[string]string{annotTop: "1"}
 	}
-	return []*cobra.Command{
+	return append([]*cobra.Command{
 		run, cc.newCreateCommand(), cc.newStartCommand(), cc.newStopCommand(), cc.newRestartCommand(),
 		cc.newKillCommand(), cc.newRmCommand(), cc.newWaitCommand(), cc.newLogsCommand(),
-	}
+	}, cc.fsVerbs()...)
 }
 
 // createFlags are the flags of create and run.

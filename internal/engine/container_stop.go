@@ -42,6 +42,9 @@ func (e *Engine) ContainerStop(ctx context.Context, ref string, timeout time.Dur
 	if err := rt.Kill(ctx, c.ID, unix.SIGTERM, false); err != nil && !errdefs.IsConflict(err) {
 		return fmt.Errorf("stopping container %s: %w", ref, err)
 	}
+	if err := e.thawAfterSignal(ctx, c); err != nil {
+		return err
+	}
 	if waitMonitor(ctx, c.State, timeout) {
 		return nil
 	}
@@ -106,7 +109,7 @@ func (e *Engine) ContainerKill(ctx context.Context, ref, signal string) error {
 	if err := rt.Kill(ctx, c.ID, sig, false); err != nil {
 		return fmt.Errorf("cannot kill container: %s: %w", ref, err)
 	}
-	return nil
+	return e.thawAfterSignal(ctx, c)
 }
 
 func parseSignal(s string) (unix.Signal, error) {
