@@ -1,6 +1,9 @@
 package cli
 
 import (
+	"bufio"
+	"fmt"
+
 	"github.com/spf13/cobra"
 
 	"github.com/strata-containers/strata/internal/engine"
@@ -10,7 +13,59 @@ import (
 // container's filesystem: diff, commit, export, cp.
 func (cc *containerCLI) fsVerbs() []*cobra.Command {
 	return []*cobra.Command{
-		cc.newPauseCommand(), cc.newUnpauseCommand(),
+		cc.newPauseCommand(), cc.newUnpauseCommand(), cc.newDiffCommand(),
+		cc.newCommitCommand(),
+	}
+}
+
+func (cc *containerCLI) newCommitCommand() *cobra.Command {
+	var opts engine.CommitOptions
+	changes := &listFlag{}
+	cmd := &cobra.Command{
+		Use:   "commit [OPTIONS] CONTAINER [REPOSITORY[:TAG]]",
+		Short: "Create a new image from a container's changes",
+		Args:  rangeArgs(1, 2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Changes = changes.values
+			if len(args) == 2 {
+				opts.Ref = args[1]
+			}
+			return cc.withEngine(cmd.Context(), func(e *engine.Engine) error {
+				id, err := e.ContainerCommit(cmd.Context(), args[0], opts)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintln(cc.Out, id)
+				return nil
+			})
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVarP(&opts.Author, "author", "a", "", `Author (e.g., "John Hannibal Smith <hannibal@a-team.com>")`)
+	fl.VarP(changes, "change", "c", "Apply Dockerfile instruction to the created image")
+	fl.StringVarP(&opts.Message, "message", "m", "", "Commit message")
+	fl.BoolVarP(&opts.Pause, "pause", "p", true, "Pause container during commit")
+	return cmd
+}
+
+func (cc *containerCLI) newDiffCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "diff CONTAINER",
+		Short: "Inspect changes to files or directories on a container's filesystem",
+		Args:  exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return cc.withEngine(cmd.Context(), func(e *engine.Engine) error {
+				changes, err := e.ContainerDiff(cmd.Context(), args[0])
+				if err != nil {
+					return err
+				}
+				w := bufio.NewWriter(cc.Out)
+				for _, c := range changes {
+					fmt.Fprintln(w, c)
+				}
+				return w.Flush()
+			})
+		},
 	}
 }
 

@@ -21,6 +21,11 @@ func (e *Engine) ContainerPause(ctx context.Context, ref string) error {
 		return err
 	}
 	defer unlock()
+	return e.pauseLocked(ctx, c)
+}
+
+// pauseLocked pauses c, whose lock the caller holds.
+func (e *Engine) pauseLocked(ctx context.Context, c container.Container) error {
 	switch c.State.Status {
 	case monitor.StatusPaused:
 		return errdefs.Conflict("container %s is already paused", c.ID)
@@ -35,7 +40,7 @@ func (e *Engine) ContainerPause(ctx context.Context, ref string) error {
 		return err
 	}
 	if err := rt.Pause(ctx, c.ID); err != nil && !isRuntimeState(ctx, rt, c.ID, runtime.StatePaused) {
-		return fmt.Errorf("pausing container %s: %w", ref, err)
+		return fmt.Errorf("pausing container %s: %w", c.Name, err)
 	}
 	return e.containers.SetPaused(c.ID, c.State, true)
 }
