@@ -60,7 +60,9 @@ func TestE2ECommit(t *testing.T) {
 		t.Errorf("history comments %q", h)
 	}
 	// The base layer is busybox's own directory: same file, not a copy.
-	var base []struct{ GraphDriver struct{ Data map[string]string } }
+	var base []struct {
+		GraphDriver struct{ Data map[string]string }
+	}
 	if err := json.Unmarshal([]byte(s.ok(nil, "image", "inspect", "busybox")), &base); err != nil {
 		t.Fatal(err)
 	}

@@ -2,7 +2,11 @@ package cli
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -14,8 +18,35 @@ import (
 func (cc *containerCLI) fsVerbs() []*cobra.Command {
 	return []*cobra.Command{
 		cc.newPauseCommand(), cc.newUnpauseCommand(), cc.newDiffCommand(),
-		cc.newCommitCommand(),
+		cc.newCommitCommand(), cc.newExportCommand(),
 	}
+}
+
+func (cc *containerCLI) newExportCommand() *cobra.Command {
+	var output string
+	cmd := &cobra.Command{
+		Use:   "export [OPTIONS] CONTAINER",
+		Short: "Export a container's filesystem as a tar archive",
+		Args:  exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if output == "" && isTerminal(cc.Out) {
+				return errors.New("cowardly refusing to save to a terminal. Use the -o flag or redirect")
+			}
+			catchBrokenPipe()
+			return cc.withEngine(cmd.Context(), func(e *engine.Engine) error {
+				if output != "" {
+					return e.ContainerExportFile(cmd.Context(), args[0], output)
+				}
+				w := bufio.NewWriterSize(cc.Out, 1<<20)
+				if err := e.ContainerExport(cmd.Context(), args[0], w); err != nil {
+					return err
+				}
+				return w.Flush()
+			})
+		},
+	}
+	cmd.Flags().StringVarP(&output, "output", "o", "", "Write to a file, instead of STDOUT")
+	return cmd
 }
 
 func (cc *containerCLI) newCommitCommand() *cobra.Command {
@@ -93,4 +124,11 @@ func (cc *containerCLI) newUnpauseCommand() *cobra.Command {
 			})
 		},
 	}
+}
+
+// catchBrokenPipe makes a write to a closed stdout (`export | head`) fail
+// with EPIPE instead of killing the process with SIGPIPE, so that what the
+// command mounted is unmounted on the way out.
+func catchBrokenPipe() {
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
 }
