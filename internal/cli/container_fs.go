@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
 
 	"github.com/strata-containers/strata/internal/engine"
+	"github.com/strata-containers/strata/internal/errdefs"
 )
 
 // fsVerbs are pause, unpause and the commands that read or write a
@@ -18,7 +20,7 @@ import (
 func (cc *containerCLI) fsVerbs() []*cobra.Command {
 	return []*cobra.Command{
 		cc.newPauseCommand(), cc.newUnpauseCommand(), cc.newDiffCommand(),
-		cc.newCommitCommand(), cc.newExportCommand(),
+		cc.newCommitCommand(), cc.newExportCommand(), cc.newCpCommand(),
 	}
 }
 
@@ -131,4 +133,68 @@ func (cc *containerCLI) newUnpauseCommand() *cobra.Command {
 // command mounted is unmounted on the way out.
 func catchBrokenPipe() {
 	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
+}
+
+func (cc *containerCLI) newCpCommand() *cobra.Command {
+	var opts engine.CopyOptions
+	var quiet bool
+	cmd := &cobra.Command{
+		Use:   "cp [OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-\n\tstrata cp [OPTIONS] SRC_PATH|- CONTAINER:DEST_PATH",
+		Short: "Copy files/folders between a container and the local filesystem",
+		Args:  exactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return cc.copy(cmd, args[0], args[1], opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.BoolVarP(&opts.CopyUIDGID, "archive", "a", false, "Archive mode (copy all uid/gid information)")
+	fl.BoolVarP(&opts.FollowLink, "follow-link", "L", false, "Always follow symbol link in SRC_PATH")
+	fl.BoolVarP(&quiet, "quiet", "q", false, "Suppress progress output during copy")
+	return cmd
+}
+
+// copy dispatches cp by which side names a container.
+func (cc *containerCLI) copy(cmd *cobra.Command, src, dst string, opts engine.CopyOptions) error {
+	srcCtr, srcPath := splitCopyArg(src)
+	dstCtr, dstPath := splitCopyArg(dst)
+	switch {
+	case srcPath == "":
+		return errdefs.Invalid("source can not be empty")
+	case dstPath == "":
+		return errdefs.Invalid("destination can not be empty")
+	case srcCtr != "" && dstCtr != "":
+		return errdefs.Invalid("copying between containers is not supported")
+	case srcCtr == "" && dstCtr == "":
+		return errdefs.Invalid("must specify at least one container source")
+	}
+	ctx := cmd.Context()
+	return cc.withEngine(ctx, func(e *engine.Engine) error {
+		switch {
+		case srcCtr != "" && dstPath == "-":
+			catchBrokenPipe()
+			w := bufio.NewWriterSize(cc.Out, 1<<20)
+			if err := e.ContainerArchive(ctx, srcCtr, srcPath, opts, w); err != nil {
+				return err
+			}
+			return w.Flush()
+		case srcCtr != "":
+			return e.ContainerCopyFrom(ctx, srcCtr, srcPath, dstPath, opts)
+		case srcPath == "-":
+			return e.ContainerExtract(ctx, dstCtr, dstPath, cc.In, opts)
+		}
+		return e.ContainerCopyTo(ctx, dstCtr, srcPath, dstPath, opts)
+	})
+}
+
+// splitCopyArg splits CONTAINER:PATH as docker does: an absolute path, or
+// one whose part before ":" starts with ".", is local.
+func splitCopyArg(arg string) (container, path string) {
+	if strings.HasPrefix(arg, "/") {
+		return "", arg
+	}
+	ctr, p, ok := strings.Cut(arg, ":")
+	if !ok || strings.HasPrefix(ctr, ".") {
+		return "", arg
+	}
+	return ctr, p
 }
