@@ -2,7 +2,8 @@
 // bundle (config.json per the runtime-spec, plus a rootfs) with the
 // lifecycle of the OCI runtime command line (runc's): Create, Start, State,
 // Kill, Delete; plus Wait, for the process that created the container, and
-// Stats, read from the container's cgroup (package cgroups, v1 or v2).
+// Stats, read from the container's cgroup (package cgroups, v1 or v2);
+// Pause and Resume freeze and thaw that cgroup (runc's pause and resume).
 //
 // # Processes
 //
@@ -64,5 +65,6 @@
 // stopped, so Delete cleans it up. The status "stopped" is never stored:
 // it is derived from the init's pid and start time (a reused pid does not
 // count), so a container whose process died is stopped without anyone
-// writing it down.
+// writing it down. Neither is "paused": a running container reads paused
+// while its cgroup is frozen (StatePaused).
 package runtime
