@@ -109,7 +109,11 @@ func TestE2ECopyIn(t *testing.T) {
 	if got := s.ok(nil, "logs", "live"); got != "go\n" {
 		t.Errorf("running container read %q", got)
 	}
-	s.ok(nil, "rm", "dst", "live")
+	s.ok(nil, "create", "--name", "ro", "--read-only", "busybox", "true")
+	if r := s.run(nil, "cp", f, "ro:/tmp/"); r.code == 0 || !strings.Contains(r.stderr, "container rootfs is marked read-only") {
+		t.Errorf("cp into a --read-only container: exit %d, %q", r.code, r.stderr)
+	}
+	s.ok(nil, "rm", "dst", "live", "ro")
 	s.assertClean(t, id)
 }
 

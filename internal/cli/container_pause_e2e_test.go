@@ -48,6 +48,10 @@ func TestE2EPauseUnpause(t *testing.T) {
 	}
 
 	s.ok(nil, "pause", "pz")
+	r = s.run(nil, "rm", "pz")
+	if r.code != 1 || r.stderr != "Error response from daemon: cannot remove container \"/pz\": container is paused and must be unpaused first\n" {
+		t.Errorf("rm of a paused container: exit %d, %q", r.code, r.stderr)
+	}
 	s.ok(nil, "kill", "pz")
 	if got := s.ok(nil, "wait", "pz"); got != "137\n" {
 		t.Errorf("wait after kill of a paused container: %q", got)

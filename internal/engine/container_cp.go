@@ -97,6 +97,9 @@ func (e *Engine) inRootfs(ctx context.Context, ref string, readOnly bool, fn fun
 		return err
 	}
 	defer unlock()
+	if !readOnly && c.HostConfig.ReadonlyRootfs {
+		return errdefs.Invalid("container rootfs is marked read-only")
+	}
 	defer e.shared()()
 	return e.withRootfs(ctx, c, readOnly, func(dir string) error {
 		r, err := openRoot(dir)

@@ -138,6 +138,9 @@ func (e *Engine) ContainerRemove(ctx context.Context, ref string, force bool) er
 		return err
 	}
 	if c.Running() {
+		if !force && c.State.Status == monitor.StatusPaused {
+			return errdefs.Conflict("cannot remove container \"/%s\": container is paused and must be unpaused first", c.Name)
+		}
 		if !force {
 			return errdefs.Conflict("cannot remove container \"/%s\": container is running: stop the container before removing or force remove", c.Name)
 		}
