@@ -124,7 +124,7 @@ func TestE2ECopySymlinkEscape(t *testing.T) {
 	marker := "strata-cp-escape-" + filepath.Base(t.TempDir())
 	s.ok(nil, "run", "-d", "--name", "evil", "busybox", "sh", "-c",
 		"echo container-secret > /etc/shadow; ln -s / /evil; ln -s ../../../../../../ /rel; "+
-			"ln -s /etc/shadow /abs; mkdir /tmp/"+marker+"; exec sleep 1000")
+			"ln -s /etc/shadow /abs; ln -s ../../../../../etc/shadow /tmp/deep; mkdir /tmp/"+marker+"; exec sleep 1000")
 	waitFor(t, "the container's links", func() bool {
 		return strings.Contains(s.run(nil, "diff", "evil").stdout, "A /abs")
 	})
@@ -136,9 +136,12 @@ func TestE2ECopySymlinkEscape(t *testing.T) {
 			t.Errorf("cp %s read %q, want the container's /etc/shadow", src, data)
 		}
 	}
-	s.ok(nil, "cp", "-L", "evil:/abs", filepath.Join(host, "followed"))
-	if data, _ := os.ReadFile(filepath.Join(host, "followed")); string(data) != "container-secret\n" {
-		t.Errorf("cp -L of /abs read %q", data)
+	for _, link := range []string{"/abs", "/tmp/deep"} {
+		dst := filepath.Join(host, "followed"+filepath.Base(link))
+		s.ok(nil, "cp", "-L", "evil:"+link, dst)
+		if data, _ := os.ReadFile(dst); string(data) != "container-secret\n" {
+			t.Errorf("cp -L of %s read %q", link, data)
+		}
 	}
 	// Into the container through links that point at / (the host's, if
 	// followed on the host): the files land in the container.

@@ -8,7 +8,6 @@ import (
 	"io"
 	"path"
 	"path/filepath"
-	"strconv"
 	"strings"
 
 	"github.com/strata-containers/strata/internal/archive"
@@ -248,7 +247,7 @@ func extractInto(ctx context.Context, dir *entry, name string, r io.Reader, chow
 	go func() { fw.CloseWithError(filterCopyTar(r, fw, chown)) }()
 	defer fr.Close()
 	// The descriptor, not a path: nothing is looked up again.
-	_, err = archive.Apply(ctx, "/proc/self/fd/"+strconv.Itoa(int(target.dir.Fd())), fr, archive.ApplyOptions{Whiteouts: archive.WhiteoutDelete})
+	_, err = archive.Apply(ctx, fdPath(target.dir), fr, archive.ApplyOptions{Whiteouts: archive.WhiteoutDelete})
 	if err != nil {
 		return fmt.Errorf("copying: %w", err)
 	}

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"os"
 	"path"
-	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -31,8 +30,17 @@ func openRoot(p string) (*root, error) {
 	if err != nil {
 		return nil, &os.PathError{Op: "open", Path: p, Err: err}
 	}
-	return &root{f: os.NewFile(uintptr(fd), p), path: filepath.Clean(p)}, nil
+	f := os.NewFile(uintptr(fd), p)
+	// The kernel's name for it: the one /proc/self/fd gives its children.
+	real, err := os.Readlink(fdPath(f))
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return &root{f: f, path: real}, nil
 }
+
+func fdPath(f *os.File) string { return "/proc/self/fd/" + strconv.Itoa(int(f.Fd())) }
 
 func (r *root) close() { r.f.Close() }
 
@@ -110,18 +118,19 @@ func (r *root) linkTarget(e *entry) (string, error) {
 	if path.IsAbs(target) {
 		return target, nil
 	}
-	where, err := os.Readlink("/proc/self/fd/" + strconv.Itoa(int(e.dir.Fd())))
+	where, err := os.Readlink(fdPath(e.dir))
 	if err != nil {
 		return "", err
 	}
-	rel, ok := strings.CutPrefix(where, r.path)
-	if r.path == "/" {
-		rel, ok = where, true
+	switch {
+	case r.path == "/":
+		return path.Join(where, target), nil
+	case where == r.path:
+		return path.Join("/", target), nil
+	case strings.HasPrefix(where, r.path+"/"):
+		return path.Join("/", strings.TrimPrefix(where, r.path), target), nil
 	}
-	if !ok {
-		return "", errdefs.Invalid("symlink %q: its directory %s is outside %s", e.name, where, r.path)
-	}
-	return path.Join("/", rel, target), nil
+	return "", errdefs.Invalid("symlink %q: its directory %s is outside %s", e.name, where, r.path)
 }
 
 // copyPath is a path of `cp` split as docker reads it.
