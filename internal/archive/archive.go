@@ -25,6 +25,10 @@
 // tars: entries in sorted order, names relative without "./", directories
 // with a trailing "/", times with nanoseconds, no user or group names, and a
 // second path to an inode already written as a hardlink to the first.
+// WriteEntry and WriteContents write the same from a directory descriptor
+// (cp, which resolved it inside a container's rootfs); OverlayChanges lists
+// an overlay upper directory's changes as `docker diff` shows them, from
+// metadata alone.
 //
 // The package keeps nothing on disk of its own.
 package archive

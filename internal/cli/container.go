@@ -49,7 +49,8 @@ func (cc *containerCLI) verbs(where string) []*cobra.Command {
 		run, cc.newCreateCommand(), cc.newStartCommand(), cc.newStopCommand(), cc.newRestartCommand(),
 		cc.newKillCommand(), cc.newRmCommand(), cc.newWaitCommand(), cc.newLogsCommand(),
 	}
-	return append(verbs, cc.manageVerbs()...) // container_manage.go
+	verbs = append(verbs, cc.manageVerbs()...) // container_manage.go
+	return append(verbs, cc.fsVerbs()...)      // container_fs.go
 }
 
 // createFlags are the flags of create and run.

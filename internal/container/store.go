@@ -11,6 +11,7 @@
 //	                     until the container is complete, and by every
 //	                     operation that changes it (start, stop, rm)
 //	<id>/incomplete      present until the creation finished
+//	<id>/paused          present while the container is paused (paused.go)
 //	<id>/<id>-json.log   the json-file log (package logs)
 //	names/<name>         the ID owning name; created with link(2), so a name
 //	                     is taken once
@@ -251,7 +252,7 @@ func (s *Store) load(id string) (Container, error) {
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return c, err
 	}
-	c.State = reconcile(st)
+	c.State = reconcile(s.withPaused(id, st))
 	return c, nil
 }
 

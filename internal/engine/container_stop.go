@@ -43,6 +43,9 @@ func (e *Engine) ContainerStop(ctx context.Context, ref string, timeout time.Dur
 	if err := rt.Kill(ctx, c.ID, sig, false); err != nil && !errdefs.IsConflict(err) {
 		return fmt.Errorf("stopping container %s: %w", ref, err)
 	}
+	if err := e.thawAfterSignal(ctx, c); err != nil {
+		return err
+	}
 	if waitMonitor(ctx, c.State, timeout) {
 		return nil
 	}
@@ -107,7 +110,7 @@ func (e *Engine) ContainerKill(ctx context.Context, ref, signal string) error {
 	if err := rt.Kill(ctx, c.ID, sig, false); err != nil {
 		return fmt.Errorf("cannot kill container: %s: %w", ref, err)
 	}
-	return nil
+	return e.thawAfterSignal(ctx, c)
 }
 
 func parseSignal(s string) (unix.Signal, error) {
@@ -136,6 +139,9 @@ func (e *Engine) ContainerRemove(ctx context.Context, ref string, force bool) er
 		return err
 	}
 	if c.Running() {
+		if !force && c.State.Status == monitor.StatusPaused {
+			return errdefs.Conflict("cannot remove container \"/%s\": container is paused and must be unpaused first", c.Name)
+		}
 		if !force {
 			return errdefs.Conflict("cannot remove container \"/%s\": container is running: stop the container before removing or force remove", c.Name)
 		}

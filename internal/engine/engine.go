@@ -18,6 +18,8 @@
 //	containers/<id>/  a running container's OCI bundle (config.json, the
 //	                  rootfs mount point, the monitor's config and stderr)
 //	runtime/          the runtime's state directory (package runtime)
+//	mounts/           stopped containers' rootfs mounted for export and cp
+//	                  (container_mounts.go)
 //
 // Garbage collection is by reachability. Image records are the roots, and
 // containers keep their images through the imageUsers hook; each root keeps its

@@ -5,7 +5,8 @@
 // Stats, read from the container's cgroup (package cgroups, v1 or v2).
 // Update rewrites the limits of a running container's cgroup (`runc
 // update`), Processes lists its pids, OOMKilled reads the cgroup's OOM-kill
-// counter (asked by the monitor before Delete removes the cgroup).
+// counter (asked by the monitor before Delete removes the cgroup). Pause and
+// Resume freeze and thaw that cgroup (runc's pause and resume).
 //
 // A spec annotated org.strata.init=reaper (`run --init`) keeps the init as
 // PID 1 instead of exec'ing the workload (reaper.go): it forks the workload,
@@ -71,5 +72,6 @@
 // stopped, so Delete cleans it up. The status "stopped" is never stored:
 // it is derived from the init's pid and start time (a reused pid does not
 // count), so a container whose process died is stopped without anyone
-// writing it down.
+// writing it down. Neither is "paused": a running container reads paused
+// while its cgroup is frozen (StatePaused).
 package runtime

@@ -85,7 +85,8 @@ func checkID(id string) error {
 func (r *Runtime) dir(id string) string { return filepath.Join(r.root, id) }
 
 // State returns the OCI state of container id: "creating", "created"
-// (waiting for Start), "running", or "stopped" once its process is gone.
+// (waiting for Start), "running", "paused" (see Pause), or "stopped" once
+// its process is gone.
 func (r *Runtime) State(ctx context.Context, id string) (specs.State, error) {
 	if err := checkID(id); err != nil {
 		return specs.State{}, err
@@ -125,6 +126,9 @@ func (r *Runtime) status(rec *record) specs.ContainerState {
 	}
 	if !rec.initAlive() {
 		return specs.StateStopped
+	}
+	if rec.Status == specs.StateRunning {
+		return runningStatus(rec)
 	}
 	return rec.Status
 }
@@ -172,7 +176,7 @@ func (r *Runtime) Kill(ctx context.Context, id string, sig unix.Signal, all bool
 		}
 		return nil
 	}
-	if st := r.status(&c.rec); st != specs.StateCreated && st != specs.StateRunning {
+	if st := r.status(&c.rec); st != specs.StateCreated && st != specs.StateRunning && st != StatePaused {
 		return errdefs.Conflict("container %q is %s: no process to signal", id, st)
 	}
 	return signalInit(&c.rec, sig)

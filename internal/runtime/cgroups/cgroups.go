@@ -58,6 +58,8 @@ type Manager interface {
 	Freeze(ctx context.Context) error
 	// Thaw resumes the processes Freeze stopped.
 	Thaw(ctx context.Context) error
+	// Frozen reports whether the cgroup is frozen (settled, not freezing).
+	Frozen(ctx context.Context) (bool, error)
 	// Stats reads the current usage.
 	Stats(ctx context.Context) (Stats, error)
 	// Procs lists the processes in the cgroup (host pids).

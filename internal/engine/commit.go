@@ -1,0 +1,93 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/opencontainers/go-digest"
+
+	"github.com/strata-containers/strata/internal/archive"
+	"github.com/strata-containers/strata/internal/errdefs"
+	"github.com/strata-containers/strata/internal/layer"
+)
+
+// committedLayer is a writable layer turned into a read-only one.
+type committedLayer struct {
+	DiffID  digest.Digest // of the layer tar
+	ChainID digest.Digest // on top of the parent chain
+	Size    int64         // bytes of the layer tar
+}
+
+// commitLayer turns the writable layer rwID into a read-only layer on top
+// of parentChain (the chain ID the writable layer was made on; "" for none):
+// its changes are written as a layer tar with whiteouts (archive.WriteDiff
+// of the overlay upper directory, or archive.WriteChanges against the parent
+// on vfs) and streamed into the layer store, which keeps them once, as a
+// directory with tar-split metadata; no blob is stored unless the layer store
+// cannot rebuild the tar. The parent's layers are shared, not copied. The
+// caller holds gc.lock shared, and keeps the writable layer from changing
+// (a paused or stopped container) if it wants a consistent snapshot.
+// `commit` uses it, and `build` can (one call per step).
+func (e *Engine) commitLayer(ctx context.Context, rwID string, parentChain digest.Digest) (committedLayer, error) {
+	tr := e.changesTar(ctx, rwID, parentChain)
+	defer tr.Close() // ends the writer if Register stopped early
+	info, err := e.layers.Register(ctx, parentChain, "", tr)
+	if err != nil {
+		return committedLayer{}, fmt.Errorf("committing writable layer %s: %w", rwID, err)
+	}
+	if !info.TarSplit {
+		if err := e.storeLayerBlob(ctx, rwID, parentChain, info); err != nil {
+			return committedLayer{}, err
+		}
+	}
+	return committedLayer{DiffID: info.DiffID, ChainID: info.ChainID, Size: info.TarSize}, nil
+}
+
+// changesTar streams the layer tar of writable layer rwID; closing the
+// reader stops the writer.
+func (e *Engine) changesTar(ctx context.Context, rwID string, parentChain digest.Digest) *io.PipeReader {
+	pr, pw := io.Pipe()
+	go func() {
+		upper := e.layers.RWDir(rwID)
+		if e.layers.Driver() != "vfs" {
+			pw.CloseWithError(archive.WriteDiff(ctx, pw, upper))
+			return
+		}
+		lower := ""
+		if parentChain != "" {
+			lower = e.layers.Dir(parentChain)
+		}
+		pw.CloseWithError(vfsLayerTar(ctx, pw, lower, upper))
+	}()
+	return pr
+}
+
+// vfsLayerTar writes the changes of a vfs writable layer (a full tree)
+// against its parent's tree, or the whole tree for a layer with no parent.
+func vfsLayerTar(ctx context.Context, w io.Writer, lower, upper string) error {
+	if lower == "" {
+		return archive.WriteTree(ctx, w, upper)
+	}
+	return archive.WriteChanges(ctx, w, lower, upper)
+}
+
+// storeLayerBlob keeps the tar of a layer the layer store cannot rebuild
+// (a tar that writes a path twice; WriteDiff never makes one) as a blob,
+// written again from the writable layer: it must hash to the same diffID.
+func (e *Engine) storeLayerBlob(ctx context.Context, rwID string, parentChain digest.Digest, info layer.Info) error {
+	w, err := e.content.Writer(ctx, info.DiffID, -1)
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	tr := e.changesTar(ctx, rwID, parentChain)
+	defer tr.Close()
+	if _, err := io.Copy(w, tr); err != nil {
+		return fmt.Errorf("storing layer %s: %w", info.DiffID, err)
+	}
+	if _, err := w.Commit(ctx); err != nil {
+		return errdefs.Conflict("storing layer %s: the writable layer %s changed while it was committed: %w", info.DiffID, rwID, err)
+	}
+	return nil
+}
