@@ -57,6 +57,13 @@ func (s *Store) newIngest() (*ingest, error) {
 			}
 			return nil, fmt.Errorf("creating ingest in %s: %w", s.root, err)
 		}
+		if !lock.Names(in.lockPath) {
+			// Sweepers removed our file and one's open recreated the name,
+			// which we renamed: not ours to hold. Its sweeper removes it.
+			lock.Unlock()
+			lock.Close()
+			continue
+		}
 		in.lock = lock
 		f, err := os.OpenFile(in.path, os.O_WRONLY|os.O_CREATE|os.O_EXCL|unix.O_CLOEXEC, 0o444)
 		if err != nil {

@@ -20,8 +20,10 @@ import (
 //
 // The protocol that keeps a sweeper from removing live work:
 //   - the owner takes the lock before it creates tmp/<name>, and checks after
-//     locking that the lock file is still there (a sweeper may have removed
-//     it between its creation and the lock; the owner then starts over);
+//     locking that the lock file's path still names the file it locked (a
+//     sweeper may have removed it between its creation and the lock, and
+//     another sweeper's open may have created a new one there; the owner
+//     then starts over);
 //   - a sweeper removes anything only while holding the entry's lock, and
 //     removes the lock file last, before it unlocks;
 //   - the owner removes or renames tmp/<name> away before it unlocks.
@@ -42,7 +44,7 @@ func newTmp(tmpDir string) (*tmpEntry, error) {
 			return nil, err
 		}
 		l.Lock()
-		if _, err := os.Stat(l.Path()); err == nil {
+		if l.Linked() {
 			return &tmpEntry{dir: dir, lock: l}, nil
 		}
 		l.Unlock()

@@ -46,6 +46,25 @@ func New(path string) (*Locker, error) {
 // Path returns the lock file's path.
 func (l *Locker) Path() string { return l.path }
 
+// Linked reports whether Path still names the file this Locker locks. A
+// lock file removed by another process (and perhaps recreated by a third
+// one's New) leaves this Locker holding a lock that nobody else can see;
+// protocols that remove lock files check this after locking.
+func (l *Locker) Linked() bool { return l.Names(l.path) }
+
+// Names reports whether path names the file this Locker locks (for a
+// protocol that renames its lock file after taking it).
+func (l *Locker) Names(path string) bool {
+	l.fmu.Lock()
+	defer l.fmu.Unlock()
+	held, err := l.f.Stat()
+	if err != nil {
+		return false
+	}
+	named, err := os.Stat(path)
+	return err == nil && os.SameFile(held, named)
+}
+
 // Lock takes the lock exclusively, waiting for other holders.
 func (l *Locker) Lock() {
 	l.mu.Lock()

@@ -84,3 +84,34 @@ func TestExcludesProcesses(t *testing.T) {
 	}
 	l.Unlock()
 }
+
+// TestLinked: a lock whose file was removed, or replaced by a new file of
+// the same name, is no longer linked.
+func TestLinked(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "l.lock")
+	l, err := New(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if !l.Linked() {
+		t.Fatal("a fresh lock is not linked")
+	}
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	if l.Linked() {
+		t.Fatal("a removed lock file is still linked")
+	}
+	other, err := New(path) // recreates a file at the same path
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if l.Linked() {
+		t.Fatal("a lock whose path names another file is still linked")
+	}
+	if !other.Linked() {
+		t.Fatal("the new lock is not linked")
+	}
+}
