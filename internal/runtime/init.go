@@ -128,6 +128,11 @@ func (s *initState) setup(ctx context.Context) error {
 	}); err != nil {
 		return err
 	}
+	if spec.Process.Terminal {
+		if err := setupConsole(s.base, spec.Process); err != nil {
+			return err
+		}
+	}
 	if err := s.setupSystem(plan); err != nil {
 		return err
 	}
