@@ -80,4 +80,3 @@ func consolePair(t *testing.T) (ours, theirs *os.File) {
 	t.Cleanup(func() { ours.Close(); theirs.Close() })
 	return ours, theirs
 }
-
