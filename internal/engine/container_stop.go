@@ -39,7 +39,10 @@ func (e *Engine) ContainerStop(ctx context.Context, ref string, timeout time.Dur
 	if err != nil {
 		return err
 	}
-	if err := rt.Kill(ctx, c.ID, unix.SIGTERM, false); err != nil && !errdefs.IsConflict(err) {
+	if err := monitor.MarkStopped(e.bundle(c.ID)); err != nil {
+		return fmt.Errorf("stopping container %s: %w", ref, err)
+	}
+	if err := rt.Kill(ctx, c.ID, unix.SIGTERM, false); err != nil && !errdefs.IsConflict(err) && !errdefs.IsNotFound(err) {
 		return fmt.Errorf("stopping container %s: %w", ref, err)
 	}
 	if waitMonitor(ctx, c.State, timeout) {
@@ -102,6 +105,11 @@ func (e *Engine) ContainerKill(ctx context.Context, ref, signal string) error {
 	rt, err := e.runtime()
 	if err != nil {
 		return err
+	}
+	if sig == unix.SIGKILL || sig == unix.SIGTERM {
+		if err := monitor.MarkStopped(e.bundle(c.ID)); err != nil {
+			return fmt.Errorf("cannot kill container: %s: %w", ref, err)
+		}
 	}
 	if err := rt.Kill(ctx, c.ID, sig, false); err != nil {
 		return fmt.Errorf("cannot kill container: %s: %w", ref, err)

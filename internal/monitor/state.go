@@ -69,6 +69,9 @@ type State struct {
 	StartedAt  time.Time `json:"StartedAt"`
 	FinishedAt time.Time `json:"FinishedAt"`
 	OOMKilled  bool      `json:"OOMKilled"`
+	// RestartCount is how many times the monitor restarted the workload
+	// (docker shows it beside State, as RestartCount).
+	RestartCount int `json:"RestartCount,omitempty"`
 
 	MonitorPid   int    `json:"MonitorPid,omitempty"`
 	MonitorStart uint64 `json:"MonitorStart,omitempty"`
