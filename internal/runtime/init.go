@@ -274,6 +274,7 @@ func (s *initState) exec() error {
 		umask = int(*proc.User.Umask)
 	}
 	unix.Umask(umask)
+	resetSignals() // before the filter, which might deny rt_sigaction
 	if err := s.loadSeccomp(true); err != nil {
 		return err
 	}
