@@ -93,8 +93,8 @@ type attachSession struct {
 }
 
 // newAttachSession prepares the CLI's streams: stdin (if attached) through
-// the detach keys, the terminal in raw mode with its sizes sent on
-// SIGWINCH when the container has a tty.
+// the detach keys; when the container has a tty, the terminal's sizes
+// (sent again on SIGWINCH) and, with stdin, raw mode.
 func (c *cli) newAttachSession(stdin, tty bool, keys string) (*attachSession, error) {
 	if keys == "" {
 		keys = defaultDetachKeys
@@ -115,13 +115,20 @@ func (c *cli) newAttachSession(stdin, tty bool, keys string) (*attachSession, er
 		}
 		s.streams.Stdin = &detachReader{r: c.In, keys: seq}
 	}
-	if tty && inTerm {
+	if !tty || !inTerm {
+		return s, nil
+	}
+	resize, stop := watchSize(in)
+	s.streams.Resize = resize
+	s.restore = stop
+	if stdin {
+		// Keys go to the container as typed: ^C is a byte for its
+		// terminal to turn into SIGINT, not a signal to the CLI.
 		old, err := term.MakeRaw(int(in.Fd()))
 		if err != nil {
+			stop()
 			return nil, fmt.Errorf("setting the terminal to raw mode: %w", err)
 		}
-		resize, stop := watchSize(in)
-		s.streams.Resize = resize
 		s.restore = func() {
 			stop()
 			_ = term.Restore(int(in.Fd()), old)

@@ -217,3 +217,17 @@ func TestE2ERunSigProxy(t *testing.T) {
 		})
 	}
 }
+
+// TestE2EStartAttachInteractive is `create -i` then `start -ai` with a
+// piped stdin, and `attach` to a container that is not running.
+func TestE2EStartAttachInteractive(t *testing.T) {
+	s := newContainerStore(t)
+	s.ok(nil, "create", "-i", "--name", "catty", "busybox", "sh", "-c", "cat; exit 5")
+	r := s.run(strings.NewReader("piped\n"), "start", "-ai", "catty")
+	if r.code != 5 || r.stdout != "piped\n" {
+		t.Fatalf("start -ai: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+	if r := s.run(nil, "attach", "catty"); r.code == 0 || !strings.Contains(r.stderr, "cannot attach to a stopped container") {
+		t.Errorf("attach to a stopped container: exit %d, %q", r.code, r.stderr)
+	}
+}

@@ -119,6 +119,9 @@ func (e *Engine) ContainerStartAttach(ctx context.Context, ref string, s AttachS
 		}
 	})
 	if err != nil {
+		if conn != nil {
+			conn.Close()
+		}
 		return -1, err
 	}
 	if att.h == nil { // it was running already

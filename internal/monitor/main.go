@@ -91,11 +91,14 @@ func (m *monitor) run(ctx context.Context) int {
 	}
 	send(m.conn, message{Event: "started", Pid: st.Pid})
 	code := m.supervise(ctx, &st)
-	m.hub.close()
 	m.teardown(ctx)
 	if err := m.writeState(st); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 	}
+	// Attached clients learn the end after the state says it, so that
+	// what they do next (inspect, start) finds the container exited.
+	m.hub.exited(code)
+	m.hub.close()
 	send(m.conn, message{Event: "exited", Code: code})
 	if !m.waitLauncher() {
 		m.cleanup()
@@ -115,7 +118,6 @@ func (m *monitor) supervise(ctx context.Context, st *State) int {
 			st.Error = err.Error()
 		}
 		m.stdio.finish(m.hub)
-		m.hub.exited(code)
 		ran := time.Since(st.StartedAt)
 		st.Status, st.ExitCode, st.FinishedAt, st.Pid = StatusExited, code, time.Now().UTC(), 0
 		if err := m.rt.Delete(ctx, m.cfg.ID, true); err != nil && !errdefs.IsNotFound(err) {
@@ -130,6 +132,7 @@ func (m *monitor) supervise(ctx context.Context, st *State) int {
 		if err := m.writeState(*st); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 		}
+		m.hub.exited(code)
 		if !m.sleepUnlessStopped(delay) {
 			st.Status = StatusExited
 			return code
