@@ -85,7 +85,6 @@ func NewRootCommand(s Streams, lookupEnv func(string) (string, bool)) *cobra.Com
 	)
 	c.addRegistryCommands(root, lookupEnv)
 	root.AddCommand(c.containerCommands(lookupEnv)...)
-	root.AddCommand(c.newAttachCommand())
 	root.AddCommand(c.newRuntimeCommand())
 	visit(root, func(cmd *cobra.Command) { cmd.DisableFlagsInUseLine = true })
 	return root
