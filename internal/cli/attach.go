@@ -110,8 +110,8 @@ func (c *cli) newAttachSession(stdin, tty bool, keys string) (*attachSession, er
 	in, inTerm := c.In.(*os.File)
 	inTerm = inTerm && term.IsTerminal(int(in.Fd()))
 	if stdin {
-		if tty && !inTerm {
-			return nil, errdefs.Invalid("the input device is not a TTY")
+		if err := c.checkInputTTY(stdin, tty); err != nil {
+			return nil, err
 		}
 		s.streams.Stdin = &detachReader{r: c.In, keys: seq}
 	}
@@ -135,6 +135,16 @@ func (c *cli) newAttachSession(stdin, tty bool, keys string) (*attachSession, er
 		}
 	}
 	return s, nil
+}
+
+// checkInputTTY refuses -i -t when stdin is not a terminal, with docker's
+// message and exit status 1.
+func (c *cli) checkInputTTY(stdin, tty bool) error {
+	in, ok := c.In.(*os.File)
+	if stdin && tty && (!ok || !term.IsTerminal(int(in.Fd()))) {
+		return StatusError{Status: "the input device is not a TTY", StatusCode: 1}
+	}
+	return nil
 }
 
 // watchSize sends the terminal's size now and after every SIGWINCH.

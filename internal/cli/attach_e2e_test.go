@@ -172,6 +172,12 @@ func TestE2ERunInteractivePipe(t *testing.T) {
 	if got := s.ok(strings.NewReader("abc\n"), "run", "--rm", "-i", "busybox", "cat"); got != "abc\n" {
 		t.Fatalf("run -i cat printed %q", got)
 	}
+	if r := s.run(strings.NewReader(""), "run", "-it", "--name", "notty", "busybox", "true"); r.code != 1 || r.stderr != "the input device is not a TTY\n" {
+		t.Errorf("run -it without a terminal: exit %d, %q", r.code, r.stderr)
+	}
+	if s.status("notty") != "" {
+		t.Error("run -it without a terminal created a container")
+	}
 	r := s.run(strings.NewReader("x\n"), "run", "-i", "busybox", "sh", "-c", "read v; echo got-$v; echo err >&2; exit 4")
 	if r.code != 4 || r.stdout != "got-x\n" || r.stderr != "err\n" {
 		t.Fatalf("run -i: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)

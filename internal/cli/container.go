@@ -193,6 +193,9 @@ func (cc *containerCLI) newRunCommand() *cobra.Command {
 func (cc *containerCLI) run(cmd *cobra.Command, e *engine.Engine, f *createFlags, args []string, af attachFlags) error {
 	ctx := cmd.Context()
 	detach := f.tty.detach
+	if err := cc.checkInputTTY(!detach && f.tty.interactive, f.tty.tty); err != nil {
+		return err // before anything is created, as in docker
+	}
 	id, err := cc.create(cmd, e, f, args)
 	if err != nil {
 		return err

@@ -128,12 +128,15 @@ func (e *Engine) ContainerStartAttach(ctx context.Context, ref string, s AttachS
 		return e.ContainerAttach(ctx, att.ID, s)
 	}
 	_, _, serr := stream(conn, s)
-	if errors.Is(serr, ErrDetached) {
+	if serr != nil {
+		// Detached, or the CLI is going away: the container runs on.
 		att.h.Detach()
-		return 0, serr
+		if errors.Is(serr, ErrDetached) {
+			return 0, serr
+		}
+		return -1, serr
 	}
-	code, err := att.wait(ctx)
-	return code, errors.Join(serr, err)
+	return att.wait(ctx)
 }
 
 // stream runs an attach over conn: stdin and sizes in, output out.
@@ -176,11 +179,14 @@ func stream(conn *monitor.Conn, s AttachStreams) (code int, exited bool, err err
 // does) and lets the monitor go.
 func (a *Attached) wait(ctx context.Context) (int, error) {
 	code, werr := a.h.Wait(ctx)
-	if werr == nil && a.autoRemove && a.e.ContainerRemove(ctx, a.ID, false) == nil {
+	if werr != nil {
+		a.h.Detach() // Finish would wait for the monitor, i.e. the container
+		return code, werr
+	}
+	if a.autoRemove && a.e.ContainerRemove(ctx, a.ID, false) == nil {
 		a.h.Removed()
 	}
-	ferr := a.h.Finish()
-	return code, errors.Join(werr, ferr)
+	return code, a.h.Finish()
 }
 
 // ContainerProxySignal forwards a signal the CLI received to a running
