@@ -118,6 +118,9 @@ func (c *cli) newAttachSession(stdin, tty bool, keys string) (*attachSession, er
 	if !tty || !inTerm {
 		return s, nil
 	}
+	if ws, err := unix.IoctlGetWinsize(int(in.Fd()), unix.TIOCGWINSZ); err == nil {
+		s.streams.Size = [2]uint16{ws.Row, ws.Col}
+	}
 	resize, stop := watchSize(in)
 	s.streams.Resize = resize
 	s.restore = stop

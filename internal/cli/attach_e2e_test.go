@@ -10,6 +10,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -89,6 +90,29 @@ func (term *terminal) expect(want string) {
 	})
 }
 
+// retypeUntil types text until the screen shows want: for what races
+// with typing, such as a resize (SIGWINCH to the CLI) that has to reach
+// the container before the command that reports the size runs.
+func (term *terminal) retypeUntil(text, want string) {
+	term.t.Helper()
+	for range 60 {
+		term.typeText(text)
+		for range 25 {
+			term.mu.Lock()
+			i := strings.Index(term.out.String(), want)
+			if i >= 0 {
+				term.out.Next(i + len(want))
+			}
+			term.mu.Unlock()
+			if i >= 0 {
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	term.t.Fatalf("gave up typing %q until the terminal shows %q", text, want)
+}
+
 // exitCode waits for the strata command to end.
 func (term *terminal) exitCode() int {
 	term.t.Helper()
@@ -120,8 +144,7 @@ func TestE2ERunInteractiveTerminal(t *testing.T) {
 	term.expect("hi\r\n/dev/pts/0\r\n40 120\r\n")
 	setSize(t, term.master, 33, 99)
 	_ = term.cmd.Process.Signal(unix.SIGWINCH)
-	term.typeText("stty size\r")
-	term.expect("33 99\r\n")
+	term.retypeUntil("stty size\r", "33 99\r\n")
 	term.typeText("\x10\x11") // ctrl-p ctrl-q
 	if code := term.exitCode(); code != 0 {
 		t.Fatalf("detach: exit %d", code)
@@ -160,7 +183,7 @@ func TestE2EDetachKeys(t *testing.T) {
 	if st := s.status("keys"); st != "running 0 0" {
 		t.Fatalf("after detach: %s", st)
 	}
-	if got := s.run(nil, "run", "-it", "--detach-keys", "ctrl-1", "busybox", "true"); got.code != 125 || !strings.Contains(got.stderr, "invalid detach keys") {
+	if got := s.run(nil, "run", "-i", "--detach-keys", "ctrl-1", "busybox", "true"); got.code != 125 || !strings.Contains(got.stderr, "invalid detach keys") {
 		t.Errorf("bad --detach-keys: exit %d, %q", got.code, got.stderr)
 	}
 }

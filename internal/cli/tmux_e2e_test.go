@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // tmuxSession drives a tmux session on its own server socket, as a person
@@ -24,7 +25,12 @@ func newTmux(t *testing.T, command string) *tmuxSession {
 	ts := &tmuxSession{t: t, socket: filepath.Join(t.TempDir(), "tmux.sock"), name: "strata"}
 	ts.tmux("new-session", "-d", "-s", ts.name, "-x", "100", "-y", "30", command)
 	ts.tmux("set-option", "-t", ts.name, "remain-on-exit", "on")
-	t.Cleanup(func() { _ = exec.Command("tmux", "-S", ts.socket, "kill-server").Run() })
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("screen:\n%s", ts.screen())
+		}
+		_ = exec.Command("tmux", "-S", ts.socket, "kill-server").Run()
+	})
 	return ts
 }
 
@@ -47,19 +53,42 @@ func (ts *tmuxSession) screen() string { return ts.tmux("capture-pane", "-p", "-
 
 func (ts *tmuxSession) waitScreen(want string) {
 	ts.t.Helper()
-	waitFor(ts.t, "the screen to show "+strconv.Quote(want), func() bool { return strings.Contains(ts.screen(), want) })
+	ts.waitFor("the screen to show "+strconv.Quote(want), func() bool { return strings.Contains(ts.screen(), want) })
 }
 
-// paneDead reports whether the command in the pane ended, and its status.
-func (ts *tmuxSession) paneDead() (bool, string) {
-	out := strings.Fields(ts.tmux("display-message", "-p", "-t", ts.name, "#{pane_dead} #{pane_dead_status}"))
-	if len(out) < 1 || out[0] != "1" {
-		return false, ""
-	}
-	if len(out) < 2 {
-		return true, ""
-	}
-	return true, out[1]
+// settle waits until the screen stays the same for a moment.
+func (ts *tmuxSession) settle() {
+	prev := ts.screen()
+	ts.waitFor("the screen to settle", func() bool {
+		time.Sleep(200 * time.Millisecond)
+		cur := ts.screen()
+		same := cur == prev
+		prev = cur
+		return same
+	})
+}
+
+// waitFor is waitFor (the session's cleanup shows the screen when it
+// gave up).
+func (ts *tmuxSession) waitFor(what string, cond func() bool) {
+	ts.t.Helper()
+	waitFor(ts.t, what, cond)
+}
+
+// reported wraps a command so that the pane shows its exit status at its
+// end: tmux's own pane_dead_status is sometimes never filled in.
+func reported(command string) string { return "sh -c '" + command + "; echo strata-exit=$?'" }
+
+// waitExit waits for the pane's command to end and returns its status.
+func (ts *tmuxSession) waitExit() string {
+	ts.t.Helper()
+	var status string
+	ts.waitFor("the command to end", func() bool {
+		_, after, ok := strings.Cut(ts.screen(), "strata-exit=")
+		status, _, _ = strings.Cut(after, "\n")
+		return ok && status != ""
+	})
+	return status
 }
 
 // TestE2ETmuxInteractive types into `strata run -it` in tmux as a person
@@ -68,28 +97,40 @@ func (ts *tmuxSession) paneDead() (bool, string) {
 func TestE2ETmuxInteractive(t *testing.T) {
 	s := newContainerStore(t)
 	strata := s.bin + " --root " + s.root + " --runroot " + filepath.Join(s.root, "run")
-	ts := newTmux(t, strata+" run -it --name tmuxed busybox sh")
+	ts := newTmux(t, reported(strata+" run -it --name tmuxed busybox sh"))
 	ts.waitScreen("/ #") // capture-pane trims trailing blanks
 	ts.keys("echo hello-$((40+2)); stty size", "Enter")
 	ts.waitScreen("hello-42")
 	ts.waitScreen("30 100")
 	ts.tmux("resize-window", "-t", ts.name, "-x", "90", "-y", "25")
-	ts.keys("clear; stty size", "Enter")
-	ts.waitScreen("25 90")
+	// The resize reaches the container through the CLI's SIGWINCH, which
+	// races with the typing: type again until the new size shows.
+	retyped := 0
+	waitFor(t, "the new size", func() bool {
+		if retyped%25 == 0 {
+			ts.keys("clear; stty size", "Enter")
+		}
+		retyped++
+		return strings.Contains(ts.screen(), "25 90")
+	})
+	// The shell's prompt asks the terminal for the cursor position, and
+	// tmux types the answer into the pane: a person's keys never land
+	// between it and the detach keys, a test's may. Let the screen settle.
+	ts.keys("echo sync-$((3+3))", "Enter")
+	ts.waitScreen("sync-6")
+	ts.settle()
 	ts.keys("C-p", "C-q")
-	waitFor(t, "run -it to detach", func() bool { dead, _ := ts.paneDead(); return dead })
-	if _, status := ts.paneDead(); status != "0" {
+	if status := ts.waitExit(); status != "0" {
 		t.Fatalf("run -it ended with %q after the detach keys, want 0", status)
 	}
 	if st := s.status("tmuxed"); st != "running 0 0" {
 		t.Fatalf("after detach: %s", st)
 	}
-	ts.tmux("respawn-pane", "-k", "-t", ts.name, strata+" attach tmuxed")
+	ts.tmux("respawn-pane", "-k", "-t", ts.name, reported(strata+" attach tmuxed"))
 	ts.keys("echo back-$((1+2))", "Enter")
 	ts.waitScreen("back-3")
 	ts.keys("exit 3", "Enter")
-	waitFor(t, "attach to end", func() bool { dead, _ := ts.paneDead(); return dead })
-	if _, status := ts.paneDead(); status != "3" {
+	if status := ts.waitExit(); status != "3" {
 		t.Errorf("attach ended with %q, want the shell's 3", status)
 	}
 }

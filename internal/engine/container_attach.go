@@ -29,6 +29,9 @@ type AttachStreams struct {
 	Stdout, Stderr io.Writer
 	// Resize carries terminal sizes (rows, cols), the first one at once.
 	Resize <-chan [2]uint16
+	// Size is the terminal's size when a start attaches, which the
+	// workload finds set when it starts.
+	Size [2]uint16
 }
 
 // ParseRestartPolicy parses --restart: no, always, unless-stopped,
@@ -112,7 +115,7 @@ func (e *Engine) ContainerStartAttach(ctx context.Context, ref string, s AttachS
 	var conn *monitor.Conn
 	att, err := e.start(ctx, ref, true, func(cfg *monitor.Config) {
 		bundle := cfg.Bundle
-		cfg.WaitAttach = true
+		cfg.WaitAttach, cfg.ConsoleSize = true, s.Size
 		cfg.Attach = func() (err error) {
 			conn, err = monitor.Dial(ctx, bundle)
 			return err

@@ -56,6 +56,9 @@ type Config struct {
 	// attached: Launch calls Attach when the socket is ready.
 	WaitAttach bool         `json:"WaitAttach,omitempty"`
 	Attach     func() error `json:"-"`
+	// ConsoleSize is the terminal's size (rows, cols) at start: the
+	// attaching client's, set before the workload runs.
+	ConsoleSize [2]uint16 `json:"ConsoleSize,omitempty"`
 }
 
 // Rootfs is where the container's root filesystem is mounted.

@@ -24,6 +24,7 @@ type hub struct {
 	clients map[*os.File]*sync.Mutex // connection → its write lock
 	stdin   *os.File                 // nil: the container has no open stdin
 	master  *os.File                 // the terminal, with Tty
+	size    [2]uint16                // the terminal's last size (rows, cols)
 	closed  bool
 	// attached is closed when the first client is registered, which a
 	// launcher that attaches (Config.WaitAttach) waits for before start.
@@ -45,7 +46,10 @@ func listen(cfg Config) (*hub, error) {
 		unix.Close(fd)
 		return nil, err
 	}
-	h := &hub{cfg: cfg, listener: os.NewFile(uintptr(fd), attachSocket), clients: map[*os.File]*sync.Mutex{}, attached: make(chan struct{})}
+	h := &hub{
+		cfg: cfg, listener: os.NewFile(uintptr(fd), attachSocket), clients: map[*os.File]*sync.Mutex{},
+		size: cfg.ConsoleSize, attached: make(chan struct{}),
+	}
 	go h.accept()
 	return h, nil
 }
@@ -115,9 +119,22 @@ func (h *hub) input(kind byte, p []byte) {
 		}
 		h.mu.Unlock()
 		stdin.Close()
-	case kind == frameResize && master != nil && len(p) == 4:
-		ws := &unix.Winsize{Row: binary.BigEndian.Uint16(p[:2]), Col: binary.BigEndian.Uint16(p[2:])}
-		_ = unix.IoctlSetWinsize(int(master.Fd()), unix.TIOCSWINSZ, ws)
+	case kind == frameResize && len(p) == 4:
+		h.mu.Lock()
+		h.size = [2]uint16{binary.BigEndian.Uint16(p[:2]), binary.BigEndian.Uint16(p[2:])}
+		h.mu.Unlock()
+		h.resize(master)
+	}
+}
+
+// resize gives the terminal the last size a client asked for; a new run's
+// terminal gets it before its workload starts.
+func (h *hub) resize(master *os.File) {
+	h.mu.Lock()
+	size := h.size
+	h.mu.Unlock()
+	if master != nil && size != [2]uint16{} {
+		_ = unix.IoctlSetWinsize(int(master.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: size[0], Col: size[1]})
 	}
 }
 
@@ -248,6 +265,7 @@ func (s *runStdio) created(h *hub) error {
 		return err
 	}
 	h.setStdin(master, master)
+	h.resize(master)
 	s.relay(h, master, "stdout")
 	return nil
 }
