@@ -92,7 +92,10 @@ func (e *Engine) ContainerAttach(ctx context.Context, ref string, s AttachStream
 	if err != nil {
 		return -1, err
 	}
-	if !c.Running() {
+	switch {
+	case c.State.Status == monitor.StatusRestarting:
+		return -1, errdefs.Conflict("you cannot attach to a restarting container, wait until it is running")
+	case !c.Running():
 		return -1, errdefs.Conflict("you cannot attach to a stopped container, start it first")
 	}
 	conn, err := monitor.Dial(ctx, e.bundle(c.ID))
