@@ -103,6 +103,9 @@ func (e *Engine) ContainerAttach(ctx context.Context, ref string, s AttachStream
 		return -1, err
 	}
 	code, exited, err := stream(conn, s)
+	if err != nil && ctx.Err() != nil {
+		err = ctx.Err() // the deadline ctx put on the connection
+	}
 	if err != nil || exited {
 		return code, err
 	}
@@ -134,6 +137,9 @@ func (e *Engine) ContainerStartAttach(ctx context.Context, ref string, s AttachS
 		return e.ContainerAttach(ctx, att.ID, s)
 	}
 	_, _, serr := stream(conn, s)
+	if serr != nil && ctx.Err() != nil {
+		serr = ctx.Err() // the deadline ctx put on the connection
+	}
 	if serr != nil {
 		// Detached, or the CLI is going away: the container runs on.
 		att.h.Detach()
