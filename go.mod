@@ -15,6 +15,7 @@ require (
 	github.com/vbatts/tar-split v0.12.3
 	golang.org/x/sync v0.24.0
 	golang.org/x/sys v0.49.0
+	golang.org/x/term v0.47.0
 )
 
 require github.com/inconshreveable/mousetrap v1.1.0 // indirect

@@ -48,6 +48,7 @@ func (cc *containerCLI) verbs(where string) []*cobra.Command {
 	verbs := []*cobra.Command{
 		run, cc.newCreateCommand(), cc.newStartCommand(), cc.newStopCommand(), cc.newRestartCommand(),
 		cc.newKillCommand(), cc.newRmCommand(), cc.newWaitCommand(), cc.newLogsCommand(),
+		cc.newAttachCommand(),
 	}
 	verbs = append(verbs, cc.manageVerbs()...) // container_manage.go
 	return append(verbs, cc.fsVerbs()...)      // container_fs.go
@@ -63,6 +64,7 @@ type createFlags struct {
 	cidfile                                            string
 	mounts                                             mountFlags
 	limits                                             limitFlags // limits_flags.go
+	tty                                                ttyFlags   // attach.go
 }
 
 func (f *createFlags) register(fl *pflag.FlagSet) {
@@ -90,6 +92,7 @@ func (f *createFlags) register(fl *pflag.FlagSet) {
 	fl.StringVar(&f.network, "network", "", "Connect a container to a network (none, host)")
 	f.mounts.register(fl)
 	f.limits.register(fl)
+	f.tty.register(fl)
 }
 
 // options turns the flags and arguments (IMAGE [COMMAND] [ARG...]) into
@@ -107,6 +110,9 @@ func (f *createFlags) options(cmd *cobra.Command, args []string, lookupEnv func(
 		if f.entrypoint != "" {
 			o.Entrypoint = []string{f.entrypoint}
 		}
+	}
+	if err := f.tty.apply(&o, f.tty.detach); err != nil {
+		return o, flagError(cmd, err)
 	}
 	var err error
 	if f.memory != "" {
@@ -177,27 +183,44 @@ func (cc *containerCLI) newCreateCommand() *cobra.Command {
 
 func (cc *containerCLI) newRunCommand() *cobra.Command {
 	var f createFlags
-	var detach bool
+	var af attachFlags
 	cmd := &cobra.Command{
 		Use:   "run [OPTIONS] IMAGE [COMMAND] [ARG...]",
 		Short: "Create and run a new container from an image",
 		Args:  minArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runError(cc.withEngine(cmd.Context(), func(e *engine.Engine) error {
-				return cc.run(cmd, e, &f, args, detach)
+				return cc.run(cmd, e, &f, args, af)
 			}))
 		},
 	}
-	cmd.Flags().BoolVarP(&detach, "detach", "d", false, "Run container in background and print container ID")
+	cmd.Flags().BoolVarP(&f.tty.detach, "detach", "d", false, "Run container in background and print container ID")
 	f.register(cmd.Flags())
+	af.register(cmd.Flags(), true)
 	return cmd
 }
 
-func (cc *containerCLI) run(cmd *cobra.Command, e *engine.Engine, f *createFlags, args []string, detach bool) error {
+func (cc *containerCLI) run(cmd *cobra.Command, e *engine.Engine, f *createFlags, args []string, af attachFlags) error {
 	ctx := cmd.Context()
+	detach := f.tty.detach
+	if err := cc.checkInputTTY(!detach && f.tty.interactive, f.tty.tty); err != nil {
+		return err // before anything is created, as in docker
+	}
 	id, err := cc.create(cmd, e, f, args)
 	if err != nil {
 		return err
+	}
+	if !detach && (f.tty.interactive || f.tty.tty) {
+		err := cc.runAttached(ctx, e, id, f.tty.interactive, f.tty.tty, af)
+		var se StatusError
+		if err != nil && !errors.As(err, &se) && f.rm {
+			_ = e.ContainerRemove(ctx, id, true) // it never ran
+		}
+		return err
+	}
+	if !detach && af.sigProxy {
+		defer proxySignals(e, id)()
+		ctx = context.WithoutCancel(ctx) // a proxied ^C must not end the wait
 	}
 	att, err := e.ContainerStart(ctx, id, !detach)
 	if err != nil {

@@ -35,13 +35,14 @@ func (cc *containerCLI) eachContainer(cmd *cobra.Command, args []string, fn func
 }
 
 func (cc *containerCLI) newStartCommand() *cobra.Command {
-	var attach bool
+	var attach, interactive bool
+	var af attachFlags
 	cmd := &cobra.Command{
 		Use:   "start [OPTIONS] CONTAINER [CONTAINER...]",
 		Short: "Start one or more stopped containers",
 		Args:  minArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if !attach {
+			if !attach && !interactive {
 				return cc.eachContainer(cmd, args, func(e *engine.Engine, ref string) error {
 					_, err := e.ContainerStart(cmd.Context(), ref, false)
 					return err
@@ -49,6 +50,9 @@ func (cc *containerCLI) newStartCommand() *cobra.Command {
 			}
 			if len(args) > 1 {
 				return errdefs.Invalid("you cannot start and attach multiple containers at once")
+			}
+			if interactive {
+				return cc.startInteractive(cmd, args[0], af)
 			}
 			return cc.withEngine(cmd.Context(), func(e *engine.Engine) error {
 				att, err := e.ContainerStart(cmd.Context(), args[0], true)
@@ -60,6 +64,9 @@ func (cc *containerCLI) newStartCommand() *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVarP(&attach, "attach", "a", false, "Attach STDOUT/STDERR and forward signals")
+	cmd.Flags().BoolVarP(&interactive, "interactive", "i", false, "Attach container's STDIN")
+	af.register(cmd.Flags(), false)
+	af.sigProxy = true
 	return cmd
 }
 

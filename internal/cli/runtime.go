@@ -14,6 +14,7 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -79,7 +80,7 @@ func (rc *runtimeCmd) newCreateCommand() *cobra.Command {
 	f := cmd.Flags()
 	f.StringVarP(&o.bundle, "bundle", "b", ".", "Path to the bundle (config.json and rootfs)")
 	f.StringVar(&o.pidFile, "pid-file", "", "File to write the init's pid to")
-	f.StringVar(&o.consoleSocket, "console-socket", "", "Unix socket to send the terminal's master to (terminals are not supported)")
+	f.StringVar(&o.consoleSocket, "console-socket", "", "Unix socket to send the terminal's master to (needs process.terminal)")
 	f.IntVar(&o.preserveFDs, "preserve-fds", 0, "Pass this many fds after stdio (3, 4, ...) to the container")
 	// runc's flags that change nothing here: strata always pivots and
 	// never creates a session keyring.
@@ -92,9 +93,6 @@ func (rc *runtimeCmd) newCreateCommand() *cobra.Command {
 }
 
 func (rc *runtimeCmd) create(cmd *cobra.Command, id string, o createOpts) error {
-	if o.consoleSocket != "" {
-		return errdefs.Unavailable("--console-socket: terminals are not supported")
-	}
 	if o.preserveFDs < 0 {
 		return errdefs.Invalid("--preserve-fds %d: must not be negative", o.preserveFDs)
 	}
@@ -117,7 +115,30 @@ func (rc *runtimeCmd) create(cmd *cobra.Command, id string, o createOpts) error 
 			return fmt.Errorf("pid file %s: %w", o.pidFile, err)
 		}
 	}
+	if o.consoleSocket != "" {
+		sock, err := dialConsoleSocket(o.consoleSocket)
+		if err != nil {
+			return err
+		}
+		defer sock.Close()
+		// With a terminal the workload's stdio is the pty's slave.
+		opts.Stdin, opts.Stdout, opts.Stderr, opts.ConsoleSocket = nil, nil, nil, sock
+	}
 	return rt.Create(cmd.Context(), id, o.bundle, opts)
+}
+
+// dialConsoleSocket connects to the listener of --console-socket.
+func dialConsoleSocket(path string) (*os.File, error) {
+	conn, err := net.Dial("unix", path)
+	if err != nil {
+		return nil, fmt.Errorf("--console-socket: %w", err)
+	}
+	defer conn.Close()
+	f, err := conn.(*net.UnixConn).File()
+	if err != nil {
+		return nil, fmt.Errorf("--console-socket: %w", err)
+	}
+	return f, nil
 }
 
 // asFile returns the stream as a file, or nil (/dev/null for the

@@ -37,22 +37,30 @@ type Config struct {
 	Labels      map[string]string `json:"Labels"`
 	StopSignal  string            `json:"StopSignal,omitempty"`
 	StopTimeout *int              `json:"StopTimeout,omitempty"` // seconds
+	// Terminal and stdin, docker's fields (run -t, -i, -a).
+	Tty          bool `json:"Tty"`
+	OpenStdin    bool `json:"OpenStdin"`
+	StdinOnce    bool `json:"StdinOnce"`
+	AttachStdin  bool `json:"AttachStdin"`
+	AttachStdout bool `json:"AttachStdout"`
+	AttachStderr bool `json:"AttachStderr"`
 	ImageVolumes
 }
 
 // HostConfig is how the container runs on this host (docker's HostConfig).
 type HostConfig struct {
-	AutoRemove     bool      `json:"AutoRemove"`
-	Privileged     bool      `json:"Privileged"`
-	ReadonlyRootfs bool      `json:"ReadonlyRootfs"`
-	NetworkMode    string    `json:"NetworkMode"`
-	CapAdd         []string  `json:"CapAdd"`
-	CapDrop        []string  `json:"CapDrop"`
-	Memory         int64     `json:"Memory"`
-	NanoCPUs       int64     `json:"NanoCpus"`
-	CPUShares      int64     `json:"CpuShares"`
-	PidsLimit      int64     `json:"PidsLimit"`
-	LogConfig      LogConfig `json:"LogConfig"`
+	AutoRemove     bool                  `json:"AutoRemove"`
+	Privileged     bool                  `json:"Privileged"`
+	ReadonlyRootfs bool                  `json:"ReadonlyRootfs"`
+	NetworkMode    string                `json:"NetworkMode"`
+	CapAdd         []string              `json:"CapAdd"`
+	CapDrop        []string              `json:"CapDrop"`
+	Memory         int64                 `json:"Memory"`
+	NanoCPUs       int64                 `json:"NanoCpus"`
+	CPUShares      int64                 `json:"CpuShares"`
+	PidsLimit      int64                 `json:"PidsLimit"`
+	LogConfig      LogConfig             `json:"LogConfig"`
+	RestartPolicy  monitor.RestartPolicy `json:"RestartPolicy"`
 	MountConfig
 	Limits
 }

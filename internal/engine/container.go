@@ -84,6 +84,10 @@ type ContainerCreateOptions struct {
 	PidsLimit     int64
 	MountOptions               // -v, --mount, --tmpfs, --volumes-from
 	Limits        LimitOptions // container_update.go
+	// Terminal, stdin and restart policy (container_attach.go).
+	Tty, OpenStdin, StdinOnce               bool
+	AttachStdin, AttachStdout, AttachStderr bool
+	RestartPolicy                           monitor.RestartPolicy
 }
 
 func (o ContainerCreateOptions) process() spec.Process {
@@ -94,6 +98,9 @@ func (o ContainerCreateOptions) process() spec.Process {
 // writable layer. Invalid options fail before anything is written.
 func (e *Engine) ContainerCreate(ctx context.Context, opts ContainerCreateOptions) (string, error) {
 	prefetchExe() // a container created is usually started next
+	if err := checkAttachOptions(opts); err != nil {
+		return "", err
+	}
 	e.sweepContainers(ctx)
 	defer e.shared()()
 	img, err := e.images.Resolve(ctx, opts.Image)
@@ -181,6 +188,7 @@ func newRecord(opts ContainerCreateOptions, d *imageData) container.Record {
 		rec.Config.WorkingDir = opts.WorkingDir
 	}
 	applyLimits(&rec, opts.Limits)
+	setAttachOptions(&rec, opts)
 	rec.Config.Hostname = opts.Hostname
 	if rec.Config.Hostname == "" {
 		rec.Config.Hostname = spec.Hostname(rec.ID)
@@ -230,6 +238,12 @@ type Attached struct {
 // must call Stream (or Finish); otherwise the container is on its own. A
 // running container is left as it is (docker's "not modified").
 func (e *Engine) ContainerStart(ctx context.Context, ref string, attach bool) (*Attached, error) {
+	return e.start(ctx, ref, attach, nil)
+}
+
+// start is ContainerStart; hook, if set, adjusts the monitor's
+// configuration (an attached start's WaitAttach).
+func (e *Engine) start(ctx context.Context, ref string, attach bool, hook func(*monitor.Config)) (*Attached, error) {
 	prefetchExe()
 	c, err := e.containers.Get(ctx, ref)
 	if err != nil {
@@ -251,6 +265,9 @@ func (e *Engine) ContainerStart(ctx context.Context, ref string, attach bool) (*
 		return nil, err
 	}
 	cfg.Exe = sealedExe()
+	if hook != nil {
+		hook(&cfg)
+	}
 	h, err := monitor.Launch(ctx, "/proc/self/exe", cfg)
 	if err != nil {
 		_ = mount.UnmountAll(cfg.Rootfs())
@@ -309,6 +326,7 @@ func (e *Engine) prepareBundle(ctx context.Context, c container.Container) (cfg 
 	if err != nil {
 		return cfg, err
 	}
+	terminal(&cfg, s, c.Record)
 	return cfg, writeSpec(filepath.Join(cfg.Bundle, "config.json"), s)
 }
 

@@ -76,7 +76,7 @@ func (e *Engine) ContainerInspect(ctx context.Context, ref string) (ContainerIns
 			StartedAt: inspectTime(st.StartedAt), FinishedAt: inspectTime(st.FinishedAt),
 		},
 		Image: c.Image, LogPath: c.LogPath, Name: "/" + c.Name, Driver: e.layers.Driver(),
-		Platform: "linux", ExecIDs: nil, HostConfig: c.HostConfig, Mounts: inspectMounts(c.Record), Config: c.Config,
+		Platform: "linux", RestartCount: st.RestartCount, ExecIDs: nil, HostConfig: c.HostConfig, Mounts: inspectMounts(c.Record), Config: c.Config,
 		GraphDriver: GraphDriverData{Name: e.layers.Driver(), Data: map[string]string{}},
 	}
 	if out.Args == nil {

@@ -130,6 +130,8 @@ func statusText(st monitor.State, now time.Time) string {
 		return "Up " + units.HumanDuration(now.Sub(st.StartedAt)) + " (Paused)"
 	case monitor.StatusDead:
 		return "Dead"
+	case monitor.StatusRestarting:
+		return fmt.Sprintf("Restarting (%d) %s ago", st.ExitCode, units.HumanDuration(now.Sub(st.FinishedAt)))
 	}
 	return st.Status
 }

@@ -40,7 +40,10 @@ func (e *Engine) ContainerStop(ctx context.Context, ref string, timeout time.Dur
 		return err
 	}
 	sig, timeout := stopPlan(c, timeout)
-	if err := rt.Kill(ctx, c.ID, sig, false); err != nil && !errdefs.IsConflict(err) {
+	if err := monitor.MarkStopped(e.bundle(c.ID)); err != nil {
+		return fmt.Errorf("stopping container %s: %w", ref, err)
+	}
+	if err := rt.Kill(ctx, c.ID, sig, false); err != nil && !errdefs.IsConflict(err) && !errdefs.IsNotFound(err) {
 		return fmt.Errorf("stopping container %s: %w", ref, err)
 	}
 	if err := e.thawAfterSignal(ctx, c); err != nil {
@@ -106,6 +109,11 @@ func (e *Engine) ContainerKill(ctx context.Context, ref, signal string) error {
 	rt, err := e.runtime()
 	if err != nil {
 		return err
+	}
+	if sig == unix.SIGKILL || sig == unix.SIGTERM {
+		if err := monitor.MarkStopped(e.bundle(c.ID)); err != nil {
+			return fmt.Errorf("cannot kill container: %s: %w", ref, err)
+		}
 	}
 	if err := rt.Kill(ctx, c.ID, sig, false); err != nil {
 		return fmt.Errorf("cannot kill container: %s: %w", ref, err)

@@ -43,6 +43,22 @@ type Config struct {
 	Exe *os.File `json:"-"`
 	// SealedExe says that the monitor inherits Exe as exeFd.
 	SealedExe bool `json:"SealedExe,omitempty"`
+
+	// Tty runs the workload on a terminal whose master the monitor
+	// holds; OpenStdin gives it a stdin that attached clients write to,
+	// closed when a client's stdin ends if StdinOnce.
+	Tty       bool `json:"Tty,omitempty"`
+	OpenStdin bool `json:"OpenStdin,omitempty"`
+	StdinOnce bool `json:"StdinOnce,omitempty"`
+	// Restart is the restart policy the monitor enforces.
+	Restart RestartPolicy `json:"Restart"`
+	// WaitAttach holds the first run's workload until the launcher has
+	// attached: Launch calls Attach when the socket is ready.
+	WaitAttach bool         `json:"WaitAttach,omitempty"`
+	Attach     func() error `json:"-"`
+	// ConsoleSize is the terminal's size (rows, cols) at start: the
+	// attaching client's, set before the workload runs.
+	ConsoleSize [2]uint16 `json:"ConsoleSize,omitempty"`
 }
 
 // Rootfs is where the container's root filesystem is mounted.
@@ -110,6 +126,9 @@ func Launch(ctx context.Context, exe string, cfg Config) (*Handle, error) {
 	}
 	h := &Handle{Pid: cmd.Process.Pid, cmd: cmd, conn: conn, dec: json.NewDecoder(bufio.NewReader(conn))}
 	m, err := h.read(ctx)
+	if err == nil && m.Event == "listening" {
+		m, err = h.attach(ctx, cfg)
+	}
 	if err == nil && m.Event == "error" {
 		err = startError(m)
 	}
@@ -121,6 +140,19 @@ func Launch(ctx context.Context, exe string, cfg Config) (*Handle, error) {
 		return nil, err
 	}
 	return h, nil
+}
+
+// attach runs the launcher's Attach once the monitor listens, tells the
+// monitor, and reads the message that follows.
+func (h *Handle) attach(ctx context.Context, cfg Config) (message, error) {
+	if cfg.Attach == nil {
+		return message{}, fmt.Errorf("monitor of container %s waits for an attach that will not come", cfg.ID)
+	}
+	if err := cfg.Attach(); err != nil {
+		return message{}, err
+	}
+	send(h.conn, message{Event: "attached"})
+	return h.read(ctx)
 }
 
 // WriteBundleFile replaces path, a file of a container's bundle (its

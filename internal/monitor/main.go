@@ -10,13 +10,11 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/strata-containers/strata/internal/errdefs"
-	"github.com/strata-containers/strata/internal/logs"
 	"github.com/strata-containers/strata/internal/mount"
 	"github.com/strata-containers/strata/internal/runtime"
 )
@@ -62,34 +60,45 @@ func send(w io.Writer, m message) {
 }
 
 type monitor struct {
-	cfg  Config
-	conn *os.File
-	rt   *runtime.Runtime
+	cfg   Config
+	conn  *os.File
+	rt    *runtime.Runtime
+	hub   *hub
+	stdio *runStdio // the current run's
 }
 
 func (m *monitor) run(ctx context.Context) int {
 	st, _ := ReadState(m.cfg.StatePath)
 	st.MonitorPid = os.Getpid()
 	st.MonitorStart, _ = runtime.ProcStart(st.MonitorPid)
-	relays, err := m.start(ctx, &st)
+	_ = os.Remove(filepath.Join(m.cfg.Bundle, stoppedMark)) // a start undoes a stop
+	var err error
+	if m.rt, err = runtime.New(m.cfg.RuntimeRoot); err == nil {
+		err = m.mountRootfs()
+	}
+	if err == nil {
+		m.hub, err = listen(m.cfg)
+	}
+	if err == nil {
+		err = m.start(ctx, &st, true)
+	}
 	if err != nil {
+		if m.hub != nil {
+			m.hub.close()
+		}
 		m.failed(st, err)
 		return 1
 	}
 	send(m.conn, message{Event: "started", Pid: st.Pid})
-	code, err := m.rt.Wait(ctx, m.cfg.ID)
-	if err != nil {
-		code = 255
-		st.Error = err.Error()
-	}
-	relays.Wait()
-	st.Status, st.ExitCode, st.FinishedAt = StatusExited, code, time.Now().UTC()
-	st.OOMKilled = m.oomKilled(ctx)
-	st.Pid = 0
+	code := m.supervise(ctx, &st)
 	m.teardown(ctx)
 	if err := m.writeState(st); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 	}
+	// Attached clients learn the end after the state says it, so that
+	// what they do next (inspect, start) finds the container exited.
+	m.hub.exited(code)
+	m.hub.close()
 	send(m.conn, message{Event: "exited", Code: code})
 	if !m.waitLauncher() {
 		m.cleanup()
@@ -97,50 +106,120 @@ func (m *monitor) run(ctx context.Context) int {
 	return 0
 }
 
-// start mounts the rootfs, creates and starts the container with its
-// output piped into the log, and records it as running.
-func (m *monitor) start(ctx context.Context, st *State) (*sync.WaitGroup, error) {
-	rt, err := runtime.New(m.cfg.RuntimeRoot)
+// supervise waits for the workload and restarts it as the restart
+// policy says, and returns the exit code of the last run; st is left
+// "exited".
+func (m *monitor) supervise(ctx context.Context, st *State) int {
+	var delay time.Duration
+	for {
+		code, err := m.rt.Wait(ctx, m.cfg.ID)
+		if err != nil {
+			code = 255
+			st.Error = err.Error()
+		}
+		m.stdio.finish(m.hub)
+		ran := time.Since(st.StartedAt)
+		st.Status, st.ExitCode, st.FinishedAt, st.Pid = StatusExited, code, time.Now().UTC(), 0
+		st.OOMKilled = m.oomKilled(ctx) // before Delete removes the cgroup
+		if err := m.rt.Delete(ctx, m.cfg.ID, true); err != nil && !errdefs.IsNotFound(err) {
+			fmt.Fprintln(os.Stderr, err)
+		}
+		var again bool
+		delay, again = m.restartDelay(code, st.RestartCount, ran, delay)
+		if !again {
+			return code
+		}
+		st.Status = StatusRestarting
+		if err := m.writeState(*st); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+		}
+		m.hub.exited(code)
+		if !m.sleepUnlessStopped(delay) {
+			st.Status = StatusExited
+			return code
+		}
+		st.RestartCount++
+		if err := m.start(ctx, st, false); err != nil {
+			fmt.Fprintf(os.Stderr, "restarting container %s: %v\n", m.cfg.ID, err)
+			st.Status, st.Error = StatusExited, err.Error()
+			return code
+		}
+	}
+}
+
+// start creates and starts the container with its stdio (pipes into the
+// log, or a terminal) and records it as running. On the first run of a
+// launcher that attaches (Config.WaitAttach), the workload is released
+// only once the launcher's client is connected, so it sees all output.
+func (m *monitor) start(ctx context.Context, st *State, first bool) error {
+	stdio, err := m.openStdio()
 	if err != nil {
-		return nil, err
+		return err
 	}
-	m.rt = rt
-	if err := m.mountRootfs(); err != nil {
-		return nil, err
-	}
-	relays, stdout, stderr, err := m.relay()
-	if err != nil {
-		return nil, err
-	}
-	opts := runtime.CreateOpts{Stdout: stdout, Stderr: stderr}
-	if m.cfg.SealedExe {
+	opts := stdio.opts
+	if first && m.cfg.SealedExe {
 		opts.Exe = os.NewFile(exeFd, "sealed-exe")
 	}
-	err = rt.Create(ctx, m.cfg.ID, m.cfg.Bundle, opts)
-	// The container holds the write ends now; ours would keep the relays
-	// from ever seeing EOF. The init no longer needs the executable either
-	// (it pins the binary's pages while open).
-	stdout.Close()
-	stderr.Close()
+	err = m.rt.Create(ctx, m.cfg.ID, m.cfg.Bundle, opts)
+	// The init no longer needs the executable (it pins the binary's pages
+	// while open).
 	if opts.Exe != nil {
 		opts.Exe.Close()
 	}
-	if err != nil {
-		relays.Wait()
-		return nil, err
+	if err == nil {
+		err = stdio.created(m.hub)
 	}
-	if err := rt.Start(ctx, m.cfg.ID); err != nil {
-		_ = rt.Delete(ctx, m.cfg.ID, true)
-		relays.Wait()
-		return nil, err
+	if err == nil && first && m.cfg.WaitAttach {
+		err = m.awaitAttach()
 	}
-	ost, err := rt.State(ctx, m.cfg.ID)
+	if err == nil {
+		err = m.rt.Start(ctx, m.cfg.ID)
+	}
 	if err != nil {
-		return nil, err
+		_ = m.rt.Delete(ctx, m.cfg.ID, true)
+		stdio.abort()
+		return err
+	}
+	m.stdio = stdio
+	ost, err := m.rt.State(ctx, m.cfg.ID)
+	if err != nil {
+		return err
 	}
 	st.Status, st.Pid, st.StartedAt = StatusRunning, ost.Pid, time.Now().UTC()
 	st.ExitCode, st.Error, st.FinishedAt = 0, "", time.Time{}
-	return relays, m.writeState(*st)
+	if err := m.writeState(*st); err != nil {
+		return err
+	}
+	if m.stoppedByUser() {
+		// A stop that came while the container was being (re)created
+		// found nothing to signal: it is carried out now.
+		_ = m.rt.Kill(ctx, m.cfg.ID, unix.SIGKILL, true)
+	}
+	return nil
+}
+
+// awaitAttach tells the launcher the attach socket is ready and waits
+// for its "attached" (its client is connected) and for the hub to have
+// registered that client.
+func (m *monitor) awaitAttach() error {
+	send(m.conn, message{Event: "listening"})
+	var line []byte
+	b := make([]byte, 1)
+	for {
+		if _, err := m.conn.Read(b); err != nil {
+			return fmt.Errorf("launcher went away before attaching: %w", err)
+		}
+		if b[0] == '\n' {
+			break
+		}
+		line = append(line, b[0])
+	}
+	var msg message
+	if err := json.Unmarshal(line, &msg); err != nil || msg.Event != "attached" {
+		return fmt.Errorf("launcher did not attach: %q", line)
+	}
+	<-m.hub.attached
+	return nil
 }
 
 func (m *monitor) mountRootfs() error {
@@ -152,50 +231,6 @@ func (m *monitor) mountRootfs() error {
 		return err
 	}
 	return mount.All(m.cfg.Mounts, rootfs)
-}
-
-// relay opens the log and returns the write ends of the container's
-// stdout and stderr pipes; the WaitGroup is done when both reached EOF and
-// the log is closed.
-func (m *monitor) relay() (*sync.WaitGroup, *os.File, *os.File, error) {
-	w, err := logs.NewWriter(m.cfg.LogPath, m.cfg.LogOpts)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	outR, outW, err := os.Pipe()
-	if err != nil {
-		w.Close()
-		return nil, nil, nil, err
-	}
-	errR, errW, err := os.Pipe()
-	if err != nil {
-		w.Close()
-		outR.Close()
-		outW.Close()
-		return nil, nil, nil, err
-	}
-	var streams sync.WaitGroup
-	for _, p := range []struct {
-		r    *os.File
-		name string
-	}{{outR, "stdout"}, {errR, "stderr"}} {
-		streams.Add(1)
-		go func() {
-			defer streams.Done()
-			s := w.Stream(p.name)
-			_, _ = io.Copy(s, p.r)
-			s.Close()
-			p.r.Close()
-		}()
-	}
-	done := &sync.WaitGroup{}
-	done.Add(1)
-	go func() {
-		streams.Wait()
-		w.Close()
-		done.Done()
-	}()
-	return done, outW, errW, nil
 }
 
 // failed reports a start that failed to the launcher and leaves the

@@ -2,9 +2,12 @@
 // binary re-executed with the hidden verb Verb, in a session of its own)
 // that creates and starts the container through the runtime and stays its
 // parent for its whole life. It relays the container's stdout and stderr
-// into the json-file log, waits for the workload, records how it ended,
-// tears the container down (runtime state, cgroup, rootfs mount) and runs
-// the cleanup it was given (--rm).
+// (or its terminal: it holds the pty master) into the json-file log and to
+// the clients attached over its attach socket, feeds their input to the
+// container's stdin, waits for the workload, records how it ended,
+// restarts it as its restart policy says (restart.go), tears the container
+// down (runtime state, cgroup, rootfs mount) and runs the cleanup it was
+// given (--rm).
 //
 // The monitor imports only leaf packages (runtime, logs, mount,
 // atomicfile, errdefs) so that the one long-lived strata process per
@@ -16,6 +19,10 @@
 //	<bundle>/monitor.json    Config: what the monitor needs, written by Launch
 //	                         (bundle files: WriteBundleFile, rename without fsync)
 //	<bundle>/rootfs          the rootfs mount point
+//	<bundle>/attach.sock     the attach socket while the monitor runs (attach.go
+//	                         draws its protocol; Dial is the client)
+//	<bundle>/stopped-by-user written by MarkStopped before a stop or kill: no
+//	                         restart; removed by the next monitor
 //	Config.StatePath         State, replaced atomically: by the launcher
 //	                         until the monitor starts, by the monitor after
 //	                         (without fsync for an --rm container: see writeState)
@@ -32,9 +39,17 @@
 // cleanup process would open them again) says "removed" before it shuts
 // down, and the monitor skips the cleanup; one that dies first leaves it
 // to the cleanup. The launcher may pass a sealed copy of the binary as
-// fd 4 (Config.SealedExe), which the monitor hands to runtime.Create.
+// fd 4 (Config.SealedExe), which the monitor hands to runtime.Create. A
+// launcher that attaches (Config.WaitAttach) gets "listening" once the
+// container is created and the attach socket is up; it connects and says
+// "attached", and only then is the workload started, so no output is lost.
 //
-// Invariant: while State.Status is "running", State.MonitorPid and
+// Restarts: after an exit the monitor deletes the runtime's container, keeps
+// the rootfs, records "restarting" with RestartCount, waits docker's
+// back-off and runs the workload again; it says "exited" to its launcher only
+// at the last end.
+//
+// Invariant: while State.Status is "running" or "restarting", State.MonitorPid and
 // MonitorStart name a live monitor; a record whose monitor is gone was
 // left by a monitor that was killed (or a reboot) and is no longer true.
 package monitor
@@ -69,6 +84,9 @@ type State struct {
 	StartedAt  time.Time `json:"StartedAt"`
 	FinishedAt time.Time `json:"FinishedAt"`
 	OOMKilled  bool      `json:"OOMKilled"`
+	// RestartCount is how many times the monitor restarted the workload
+	// (docker shows it beside State, as RestartCount).
+	RestartCount int `json:"RestartCount,omitempty"`
 
 	MonitorPid   int    `json:"MonitorPid,omitempty"`
 	MonitorStart uint64 `json:"MonitorStart,omitempty"`

@@ -44,7 +44,12 @@
 // New user namespaces (with the spec's uid/gid mappings) work: devices are
 // then bind-mounted from the host, as the kernel refuses mknod there.
 //
-// Not in this cut: terminals (console socket), hooks, seccomp user
+// Terminals (process.terminal) follow OCI's console socket: the init opens
+// a pty in the container's devpts, makes the slave its stdio and
+// controlling terminal, and sends the master over CreateOpts.ConsoleSocket
+// (console.go; RecvConsole is the receiving side).
+//
+// Not in this cut: hooks, seccomp user
 // notification (refused), AppArmor and SELinux labels (ignored), the v2 device controller (ignored, see the
 // cgroups package), joining existing mount, user or pid namespaces (needs
 // the nsenter cgo constructor), time namespaces.

@@ -131,6 +131,11 @@ func (s *initState) setup(ctx context.Context) error {
 	}); err != nil {
 		return err
 	}
+	if spec.Process.Terminal {
+		if err := setupConsole(s.base, spec.Process); err != nil {
+			return err
+		}
+	}
 	if err := s.setupSystem(plan); err != nil {
 		return err
 	}
@@ -272,6 +277,7 @@ func (s *initState) exec() error {
 		umask = int(*proc.User.Umask)
 	}
 	unix.Umask(umask)
+	resetSignals() // before the filter, which might deny rt_sigaction
 	if err := s.loadSeccomp(true); err != nil {
 		return err
 	}

@@ -41,6 +41,9 @@ func (r *Runtime) Create(ctx context.Context, id, bundleDir string, opts CreateO
 	if err != nil {
 		return err
 	}
+	if err := checkConsole(spec, opts); err != nil {
+		return err
+	}
 	r.sweepTemp()
 	c, err := r.claim(id, record{
 		State:      specs.State{Version: specs.Version, ID: id, Status: specs.StateCreating, Bundle: bundle, Annotations: spec.Annotations},
@@ -175,8 +178,6 @@ func validateSpec(spec *specs.Spec) error {
 		return errdefs.Invalid("no process args")
 	case spec.Process.Cwd != "" && !filepath.IsAbs(spec.Process.Cwd):
 		return errdefs.Invalid("process.cwd %q is not absolute", spec.Process.Cwd)
-	case spec.Process.Terminal:
-		return errdefs.Unavailable("process.terminal: terminals are not supported yet")
 	case spec.Linux == nil:
 		return errdefs.Invalid("no linux section")
 	}

@@ -59,6 +59,10 @@ type CreateOpts struct {
 	// make it ahead of time, in parallel with other work. Create refuses
 	// a file that is not fully sealed and leaves closing it to the caller.
 	Exe *os.File
+	// ConsoleSocket, required when the spec sets process.terminal, is a
+	// connected unix socket the pty master is sent over (console.go); the
+	// caller closes it.
+	ConsoleSocket *os.File
 }
 
 // New returns a Runtime keeping its state under stateDir (an absolute

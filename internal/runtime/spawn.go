@@ -80,6 +80,9 @@ func initCommand(id string, plan nsPlan, spec *specs.Spec, opts CreateOpts, sync
 		ExtraFiles:  append(append([]*os.File{}, opts.ExtraFiles...), sync, listener, exe),
 		SysProcAttr: &syscall.SysProcAttr{Cloneflags: plan.clone, Setsid: true},
 	}
+	if opts.ConsoleSocket != nil {
+		cmd.ExtraFiles = append(cmd.ExtraFiles, opts.ConsoleSocket) // consoleFd
+	}
 	setStdio(cmd, opts)
 	if plan.clone&unix.CLONE_NEWUSER != 0 {
 		cmd.SysProcAttr.UidMappings = idMaps(spec.Linux.UIDMappings)
