@@ -59,6 +59,7 @@ type createFlags struct {
 	env, envFile, labels, capAdd, capDrop              listFlag
 	rm, privileged, readOnly                           bool
 	cidfile                                            string
+	net                                                netFlags // network.go
 }
 
 func (f *createFlags) register(fl *pflag.FlagSet) {
@@ -83,7 +84,8 @@ func (f *createFlags) register(fl *pflag.FlagSet) {
 	fl.BoolVar(&f.rm, "rm", false, "Automatically remove the container and its associated anonymous volumes when it exits")
 	fl.BoolVar(&f.privileged, "privileged", false, "Give extended privileges to this container")
 	fl.BoolVar(&f.readOnly, "read-only", false, "Mount the container's root filesystem as read only")
-	fl.StringVar(&f.network, "network", "", "Connect a container to a network (none, host)")
+	fl.StringVar(&f.network, "network", "", "Connect a container to a network (bridge, host, none, container:<name|id>, <network>)")
+	f.net.register(fl)
 }
 
 // options turns the flags and arguments (IMAGE [COMMAND] [ARG...]) into
@@ -94,6 +96,7 @@ func (f *createFlags) options(cmd *cobra.Command, args []string, lookupEnv func(
 		Hostname: f.hostname, NetworkMode: f.network, CapAdd: f.capAdd.values, CapDrop: f.capDrop.values,
 		AutoRemove: f.rm, Privileged: f.privileged, ReadOnly: f.readOnly,
 		CPUShares: f.cpuShares, PidsLimit: f.pidsLimit, Labels: map[string]string{},
+		Network: f.net.options(),
 	}
 	if cmd.Flags().Changed("entrypoint") {
 		o.EntrypointSet = true

@@ -21,6 +21,8 @@ type Record struct {
 	HostConfig HostConfig `json:"HostConfig"`
 	Driver     string     `json:"Driver"`
 	LogPath    string     `json:"LogPath"`
+
+	NetworkingConfig NetworkingConfig `json:"NetworkingConfig"`
 }
 
 // Config is the container's configuration as docker's Config shows it.
@@ -33,6 +35,7 @@ type Config struct {
 	Image      string            `json:"Image"`
 	WorkingDir string            `json:"WorkingDir"`
 	Labels     map[string]string `json:"Labels"`
+	ConfigNetwork
 }
 
 // HostConfig is how the container runs on this host (docker's HostConfig).
@@ -48,6 +51,7 @@ type HostConfig struct {
 	CPUShares      int64     `json:"CpuShares"`
 	PidsLimit      int64     `json:"PidsLimit"`
 	LogConfig      LogConfig `json:"LogConfig"`
+	HostNetworkConfig
 }
 
 // LogConfig names the log driver and its options.

@@ -82,6 +82,7 @@ type ContainerCreateOptions struct {
 	NanoCPUs      int64
 	CPUShares     int64
 	PidsLimit     int64
+	Network       NetworkOptions // network_container.go
 }
 
 func (o ContainerCreateOptions) process() spec.Process {
@@ -107,6 +108,9 @@ func (e *Engine) ContainerCreate(ctx context.Context, opts ContainerCreateOption
 		return "", err
 	}
 	rec := newRecord(opts, d)
+	if err := e.applyNetworkOptions(ctx, &rec, opts.Network, d.config.Config.ExposedPorts); err != nil {
+		return "", err
+	}
 	rec.Path, rec.Args = argv[0], argv[1:]
 	// Generating the spec now checks every option before anything exists.
 	if _, err := generateSpec(rec, spec.User{}); err != nil {
@@ -151,8 +155,7 @@ func newRecord(opts ContainerCreateOptions, d *imageData) container.Record {
 		},
 	}
 	if rec.HostConfig.NetworkMode == "" {
-		// No bridge yet: a new network namespace with only lo, honestly named.
-		rec.HostConfig.NetworkMode = "none"
+		rec.HostConfig.NetworkMode = "bridge"
 	}
 	for k, v := range cfg.Labels {
 		rec.Config.Labels[k] = v
@@ -194,7 +197,7 @@ func generateSpec(rec container.Record, user spec.User) (*specs.Spec, error) {
 			Entrypoint: append([]string{rec.Path}, rec.Args...), EntrypointSet: true,
 			Env: rec.Config.Env, WorkingDir: rec.Config.WorkingDir,
 		}),
-		spec.WithNetwork(h.NetworkMode),
+		spec.WithNetwork(specNetworkMode(h.NetworkMode)),
 		spec.WithCapabilities(h.CapAdd, h.CapDrop),
 		spec.WithPrivileged(h.Privileged),
 		spec.WithReadonlyRootfs(h.ReadonlyRootfs),
@@ -295,6 +298,9 @@ func (e *Engine) prepareBundle(ctx context.Context, c container.Container) (cfg 
 	}
 	s, err := generateSpec(c.Record, user)
 	if err != nil {
+		return cfg, err
+	}
+	if err := e.setupContainerNetwork(ctx, c, s); err != nil {
 		return cfg, err
 	}
 	return cfg, writeSpec(filepath.Join(cfg.Bundle, "config.json"), s)

@@ -61,6 +61,7 @@ type Engine struct {
 	// containers is the container store; its records are GC roots
 	// through imageUsers, and their writable layers keep their parents.
 	containers *container.Store
+	net        netState // networks, opened on first use (network.go)
 
 	// imageUsers is the hook through which containers keep their images:
 	// removal refuses to delete an image in use ("image is being used by

@@ -158,3 +158,22 @@ func resolvFile(r ResolvOptions, host hostResolv) []byte {
 	}
 	return b.Bytes()
 }
+
+// WriteHostFiles gives a container on the host's network copies of the
+// host's /etc/hosts and /etc/resolv.conf, and its hostname.
+func WriteHostFiles(req Request) error {
+	f := FilesIn(req.FilesDir)
+	if err := os.MkdirAll(req.FilesDir, 0o700); err != nil {
+		return err
+	}
+	for dst, src := range map[string]string{f.Hosts: "/etc/hosts", f.ResolvConf: "/etc/resolv.conf"} {
+		data, err := os.ReadFile(src)
+		if err != nil && !os.IsNotExist(err) {
+			return err
+		}
+		if err := os.WriteFile(dst, data, 0o644); err != nil {
+			return err
+		}
+	}
+	return os.WriteFile(f.Hostname, []byte(req.Hostname+"\n"), 0o644)
+}

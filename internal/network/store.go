@@ -358,3 +358,8 @@ func orEmpty(m map[string]string) map[string]string {
 	}
 	return m
 }
+
+// Endpoints returns the containers network n has addresses for.
+func (s *Store) Endpoints(n Network) (map[netip.Addr]ipam.Endpoint, error) {
+	return ipam.ReadEndpoints(s.IPAMPath(n.ID))
+}

@@ -1,0 +1,50 @@
+package cli
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/strata-containers/strata/internal/engine"
+	"github.com/strata-containers/strata/internal/errdefs"
+)
+
+// newPortCommand is `port CONTAINER [PRIVATE_PORT[/PROTO]]`.
+func (c *cli) newPortCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "port CONTAINER [PRIVATE_PORT[/PROTO]]",
+		Short: "List port mappings or a specific mapping for the container",
+		Args:  rangeArgs(1, 2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return c.withEngine(cmd.Context(), func(e *engine.Engine) error {
+				ports, err := e.ContainerPorts(cmd.Context(), args[0])
+				if err != nil {
+					return err
+				}
+				if len(args) == 1 {
+					for _, p := range ports {
+						fmt.Fprintln(c.Out, engine.FormatPort(p))
+					}
+					return nil
+				}
+				want := args[1]
+				if !strings.Contains(want, "/") {
+					want += "/tcp"
+				}
+				found := false
+				for _, p := range ports {
+					if p.Key() == want {
+						found = true
+						line := engine.FormatPort(p)
+						fmt.Fprintln(c.Out, line[strings.Index(line, "-> ")+3:])
+					}
+				}
+				if !found {
+					return errdefs.NotFound("no public port '%s' published for %s", want, args[0])
+				}
+				return nil
+			})
+		},
+	}
+}

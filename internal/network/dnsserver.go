@@ -1,0 +1,144 @@
+package network
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/vishvananda/netlink"
+
+	"github.com/strata-containers/strata/internal/lockfile"
+	"github.com/strata-containers/strata/internal/network/dns"
+	"github.com/strata-containers/strata/internal/network/ipam"
+)
+
+// The embedded DNS server of a user-defined network runs as a process of
+// its own (`strata network dns-serve <id>`, started by the first container
+// that needs it), in the host's namespace, on the network's gateway
+// address, port 53: one process per network rather than one per container,
+// since it answers for all of them. It holds dns-<ifindex>.lock in the
+// network's directory while it serves the bridge with that interface
+// index, and exits when that bridge goes (the last container left), so a
+// recreated bridge gets a fresh server and a dead one is noticed by its
+// free lock.
+
+// BridgeIndex returns the interface index of n's bridge, 0 if it is absent.
+func BridgeIndex(n Network) int {
+	l, err := netlink.LinkByName(n.Bridge)
+	if err != nil {
+		return 0
+	}
+	return l.Attrs().Index
+}
+
+// DNSLockPath is the lock a DNS server of n holds while serving the bridge
+// with interface index idx.
+func (s *Store) DNSLockPath(n Network, idx int) string {
+	return filepath.Join(s.dir(n.ID), fmt.Sprintf("dns-%d.lock", idx))
+}
+
+// DNSRunning reports whether a server holds n's lock for its current bridge.
+func (s *Store) DNSRunning(n Network) bool {
+	idx := BridgeIndex(n)
+	if idx == 0 {
+		return false
+	}
+	lk, err := lockfile.New(s.DNSLockPath(n, idx))
+	if err != nil {
+		return false
+	}
+	defer lk.Close()
+	if lk.TryLock() {
+		lk.Unlock()
+		return false
+	}
+	return true
+}
+
+// ServeDNS serves n's names until its bridge goes or ctx ends; ready is
+// called once the server listens (or another one already does).
+func (s *Store) ServeDNS(ctx context.Context, n Network, ready func()) error {
+	idx := BridgeIndex(n)
+	if idx == 0 {
+		ready()
+		return nil
+	}
+	lockPath := s.DNSLockPath(n, idx)
+	lk, err := lockfile.New(lockPath)
+	if err != nil {
+		return err
+	}
+	defer lk.Close()
+	if !lk.TryLock() {
+		ready()
+		return nil
+	}
+	defer os.Remove(lockPath)
+	names := &nameCache{path: s.IPAMPath(n.ID)}
+	srv, err := dns.Listen(net.JoinHostPort(n.Gateway.String(), "53"), names.lookup, HostNameservers())
+	if err != nil {
+		return fmt.Errorf("embedded DNS server of network %s: %w", n.Name, err)
+	}
+	ready()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx) }()
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-done:
+			return nil
+		case <-tick.C:
+			if BridgeIndex(n) != idx {
+				cancel()
+			}
+		}
+	}
+}
+
+// nameCache answers names from a network's allocation file, re-read when
+// it changes.
+type nameCache struct {
+	path  string
+	mu    sync.Mutex
+	mtime time.Time
+	names map[string][]netip.Addr
+}
+
+func (c *nameCache) lookup(name string) []netip.Addr {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if fi, err := os.Stat(c.path); err == nil && !fi.ModTime().Equal(c.mtime) {
+		if eps, err := ipam.ReadEndpoints(c.path); err == nil {
+			c.mtime, c.names = fi.ModTime(), namesOf(eps)
+		}
+	}
+	return c.names[strings.ToLower(name)]
+}
+
+// namesOf maps each container's name, aliases, ID and short ID to its
+// address, as docker's embedded server resolves them.
+func namesOf(eps map[netip.Addr]ipam.Endpoint) map[string][]netip.Addr {
+	out := map[string][]netip.Addr{}
+	for ip, ep := range eps {
+		keys := append([]string{ep.Name, ep.Container}, ep.Aliases...)
+		if len(ep.Container) >= 12 {
+			keys = append(keys, ep.Container[:12])
+		}
+		for _, k := range keys {
+			if k != "" {
+				k = strings.ToLower(k)
+				out[k] = append(out[k], ip)
+			}
+		}
+	}
+	return out
+}
