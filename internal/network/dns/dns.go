@@ -17,9 +17,11 @@ import (
 	"net"
 	"net/netip"
 	"strings"
+	"syscall"
 	"time"
 
 	"golang.org/x/net/dns/dnsmessage"
+	"golang.org/x/sys/unix"
 )
 
 // Lookup returns the addresses of a container name in the network, or
@@ -35,7 +37,16 @@ type Server struct {
 
 // Listen binds addr (ip:port) for UDP.
 func Listen(addr string, lookup Lookup, upstreams []string) (*Server, error) {
-	c, err := net.ListenPacket("udp4", addr)
+	// SO_REUSEPORT: the server of a bridge that was just removed may
+	// still hold the address for a moment when the bridge is made again.
+	lc := net.ListenConfig{Control: func(_, _ string, rc syscall.RawConn) error {
+		var serr error
+		err := rc.Control(func(fd uintptr) {
+			serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_REUSEPORT, 1)
+		})
+		return errors.Join(err, serr)
+	}}
+	c, err := lc.ListenPacket(context.Background(), "udp4", addr)
 	if err != nil {
 		return nil, err
 	}
