@@ -1,0 +1,156 @@
+package cli
+
+import (
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/vishvananda/netlink"
+
+	"github.com/strata-containers/strata/internal/network/firewall"
+)
+
+// httpGet is a request busybox nc sends: the busybox-static of the test
+// image cannot run wget off the host's network (its static glibc crashes
+// in getaddrinfo), while nc resolves through the embedded DNS server.
+const httpGet = `printf 'GET / HTTP/1.0\r\n\r\n' | nc -w 3 %s 80`
+
+// newNetworkStore is a container store whose networking is torn down and
+// checked when the test ends: no bridge, veth, namespace or firewall rule
+// of the store may be left.
+func newNetworkStore(t *testing.T) *store {
+	s := newContainerStore(t)
+	t.Cleanup(func() {
+		var ours []string // prefixes of the links the store may have made
+		for _, id := range strings.Fields(s.run(nil, "ps", "-aq", "--no-trunc").stdout) {
+			ours = append(ours, "v"+id[:12])
+			s.run(nil, "rm", "-f", id)
+		}
+		for _, n := range strings.Fields(s.run(nil, "network", "ls", "-q", "--no-trunc").stdout) {
+			ours = append(ours, "st-"+n[:12])
+			s.run(nil, "network", "rm", n)
+		}
+		s.assertNetworkClean(t, ours)
+	})
+	return s
+}
+
+// assertNetworkClean checks with netlink and nftables that the store left
+// nothing on the host (the default bridge, links named with a prefix of
+// ours, rules, namespaces), and removes what it finds so that a failure
+// does not leak.
+func (s *store) assertNetworkClean(t *testing.T, ours []string) {
+	t.Helper()
+	links, err := netlink.LinkList()
+	if err != nil {
+		t.Fatal(err)
+	}
+	scope := s.networkScope(t)
+	for _, l := range links {
+		name := l.Attrs().Name
+		left := name == "strata-"+scope
+		for _, p := range ours {
+			left = left || strings.HasPrefix(name, p)
+		}
+		if left {
+			t.Errorf("link %s (%s) left behind", name, l.Type())
+			_ = netlink.LinkDel(l)
+		}
+	}
+	fw, err := firewall.Open(filepath.Join(t.TempDir(), "fw.lock"), scope)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fw.Close()
+	if owners, err := fw.Owners(); err != nil || len(owners) > 0 {
+		t.Errorf("firewall rules of %v left behind (%v)", owners, err)
+		_ = fw.Sweep(t.Context(), func(string) bool { return false })
+	}
+	if ents, _ := os.ReadDir(filepath.Join(s.root, "run", "netns")); len(ents) > 0 {
+		t.Errorf("network namespaces left behind: %v", ents)
+	}
+}
+
+// networkScope is the store's firewall scope: the default bridge of a
+// store that is not /var/lib/strata is strata-<scope>.
+func (s *store) networkScope(t *testing.T) string {
+	var bridge string
+	for _, l := range strings.Split(s.ok(nil, "network", "inspect", "-f", `{{index .Options "com.docker.network.bridge.name"}}`, "bridge"), "\n") {
+		if l != "" {
+			bridge = l
+		}
+	}
+	return strings.TrimPrefix(bridge, "strata-")
+}
+
+// TestUserNetworksResolveAndIsolate: two containers on one user network,
+// one serving with busybox httpd, the other fetching by name and by alias;
+// a container on another network can neither resolve nor reach it.
+func TestUserNetworksResolveAndIsolate(t *testing.T) {
+	s := newNetworkStore(t)
+	s.ok(nil, "network", "create", "front")
+	s.ok(nil, "network", "create", "--subnet", "10.231.0.0/24", "back")
+	s.ok(nil, "run", "-d", "--name", "web", "--network", "front", "--network-alias", "www", "busybox",
+		"sh", "-c", "mkdir /www && echo served-by-web > /www/index.html && exec httpd -f -p 80 -h /www")
+	for _, name := range []string{"web", "www"} {
+		out := s.ok(nil, "run", "--rm", "--network", "front", "busybox", "sh", "-c", strings.ReplaceAll(httpGet, "%s", name))
+		if !strings.Contains(out, "served-by-web") {
+			t.Fatalf("fetching http://%s/ on the same network printed %q", name, out)
+		}
+	}
+	ip := strings.TrimSpace(s.ok(nil, "inspect", "-f", "{{.NetworkSettings.IPAddress}}", "web"))
+	r := s.run(nil, "run", "--rm", "--network", "back", "busybox", "sh", "-c",
+		"nslookup web; "+strings.ReplaceAll(httpGet, "%s", ip))
+	if strings.Contains(r.stdout, "served-by-web") || !strings.Contains(r.stdout+r.stderr, "NXDOMAIN") {
+		t.Fatalf("a container on another network resolved or reached web (%s):\n%s%s", ip, r.stdout, r.stderr)
+	}
+	if out := s.ok(nil, "run", "--rm", "--network", "back", "busybox", "ip", "-4", "-o", "addr", "show", "eth0"); !strings.Contains(out, "10.231.0.") {
+		t.Fatalf("address on --subnet 10.231.0.0/24: %s", out)
+	}
+	if r := s.run(nil, "network", "rm", "front"); r.code == 0 || !strings.Contains(r.stderr, "active endpoints") {
+		t.Fatalf("network rm of a network in use: exit %d, %s", r.code, r.stderr)
+	}
+	s.ok(nil, "rm", "-f", "web")
+	s.ok(nil, "network", "rm", "front", "back")
+}
+
+// TestPublishedPortFromHost fetches a published port from the host with
+// net/http, on 127.0.0.1 and on a random port given by `port`.
+func TestPublishedPortFromHost(t *testing.T) {
+	s := newNetworkStore(t)
+	id := strings.TrimSpace(s.ok(nil, "run", "-d", "-p", "127.0.0.1:18089:80", "-p", "80", "busybox",
+		"sh", "-c", "mkdir /www && echo published > /www/index.html && exec httpd -f -p 80 -h /www"))
+	lines := strings.Split(strings.TrimSpace(s.ok(nil, "port", id)), "\n")
+	if len(lines) != 2 || !strings.HasPrefix(lines[0], "80/tcp -> 127.0.0.1:18089") {
+		t.Fatalf("port printed %q", lines)
+	}
+	random := strings.TrimSpace(lines[1][strings.LastIndex(lines[1], ":")+1:])
+	for _, url := range []string{"http://127.0.0.1:18089/", "http://127.0.0.1:" + random + "/"} {
+		resp, err := http.Get(url)
+		if err != nil {
+			t.Fatalf("GET %s: %v", url, err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if strings.TrimSpace(string(body)) != "published" {
+			t.Fatalf("GET %s: %q", url, body)
+		}
+	}
+	s.ok(nil, "rm", "-f", id)
+}
+
+// TestNetworkNoneHasOnlyLo: --network none is a namespace with lo alone.
+func TestNetworkNoneHasOnlyLo(t *testing.T) {
+	s := newNetworkStore(t)
+	out := s.ok(nil, "run", "--rm", "--network", "none", "busybox", "ls", "/sys/class/net")
+	if strings.Join(strings.Fields(out), ",") != "lo" {
+		t.Fatalf("interfaces with --network none: %q", out)
+	}
+	out = s.ok(nil, "run", "--rm", "--add-host", "db:10.1.2.3", "--dns", "9.9.9.9", "busybox", "cat", "/etc/hosts", "/etc/resolv.conf")
+	if !strings.Contains(out, "10.1.2.3\tdb") || !strings.Contains(out, "nameserver 9.9.9.9") {
+		t.Fatalf("--add-host and --dns not in the container's files:\n%s", out)
+	}
+}
