@@ -78,13 +78,28 @@ tar -rf "$work/rootfs.tar" -C "$work/add" ./usr/local/bin/tcpbench
 "${s[@]}" import --change 'CMD ["sh"]' "$work/rootfs.tar" busybox:latest >/dev/null
 
 "${s[@]}" run --rm busybox true # warm the page cache, make the bridge's record
-bridge=() none=()
-for _ in $(seq "$runs"); do
-	bridge+=("$(ms "${s[@]}" run --rm busybox true)")
-	none+=("$(ms "${s[@]}" run --rm --network none busybox true)")
-done
-b=$(median "${bridge[@]}") n=$(median "${none[@]}")
-echo "run --rm busybox true: bridge median $b ms, --network none median $n ms over $runs runs each: bridge adds $((b - n)) ms"
+# runs LABEL ARGS...: medians of `run --rm ARGS busybox true` with the default
+# bridge and with --network none, interleaved.
+runs() {
+	local label=$1 bridge=() none=()
+	shift
+	for _ in $(seq "$runs"); do
+		bridge+=("$(ms "${s[@]}" run --rm "$@" busybox true)")
+		none+=("$(ms "${s[@]}" run --rm --network none busybox true)")
+	done
+	local b n
+	b=$(median "${bridge[@]}") n=$(median "${none[@]}")
+	echo "run --rm busybox true, $label: bridge median $b ms, --network none median $n ms over $runs runs each: bridge adds $((b - n)) ms"
+}
+# A throwaway root's default bridge goes with its last container: each run
+# makes and removes the bridge and its rules.
+runs "bridge made and removed by each run (throwaway root)"
+# The steady state of the default root, where strata0 stays (as docker0):
+# a running container keeps this root's bridge.
+holder=$("${s[@]}" run -d busybox sleep 3600)
+runs "bridge present (strata0's steady state)"
+runs "bridge present, -p 8080:80" -p 18080:80
+"${s[@]}" rm -f "$holder" >/dev/null
 
 # Container → host: the server listens on the host; over the bridge the
 # container reaches it at the bridge's gateway address.

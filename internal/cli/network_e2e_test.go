@@ -5,8 +5,10 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vishvananda/netlink"
 
@@ -24,41 +26,68 @@ const httpGet = `printf 'GET / HTTP/1.0\r\n\r\n' | nc -w 3 %s 80`
 func newNetworkStore(t *testing.T) *store {
 	s := newContainerStore(t)
 	t.Cleanup(func() {
-		var ours []string // prefixes of the links the store may have made
+		scope := s.networkScope(t)
+		bridges := []string{"strata-" + scope}
+		nets := strings.Fields(s.run(nil, "network", "ls", "-q", "--no-trunc").stdout)
+		for _, n := range nets {
+			bridges = append(bridges, "st-"+n[:12])
+		}
+		veths := vethsOn(t, bridges)
 		for _, id := range strings.Fields(s.run(nil, "ps", "-aq", "--no-trunc").stdout) {
-			ours = append(ours, "v"+id[:12])
 			s.run(nil, "rm", "-f", id)
 		}
-		for _, n := range strings.Fields(s.run(nil, "network", "ls", "-q", "--no-trunc").stdout) {
-			ours = append(ours, "st-"+n[:12])
+		for _, n := range nets {
 			s.run(nil, "network", "rm", n)
 		}
-		s.assertNetworkClean(t, ours)
+		s.assertNetworkClean(t, scope, append(bridges, veths...))
 	})
 	return s
 }
 
-// assertNetworkClean checks with netlink and nftables that the store left
-// nothing on the host (the default bridge, links named with a prefix of
-// ours, rules, namespaces), and removes what it finds so that a failure
-// does not leak.
-func (s *store) assertNetworkClean(t *testing.T, ours []string) {
-	t.Helper()
+// vethsOn lists the links whose master is one of bridges.
+func vethsOn(t *testing.T, bridges []string) []string {
 	links, err := netlink.LinkList()
 	if err != nil {
 		t.Fatal(err)
 	}
-	scope := s.networkScope(t)
+	idx := map[int]bool{}
 	for _, l := range links {
-		name := l.Attrs().Name
-		left := name == "strata-"+scope
-		for _, p := range ours {
-			left = left || strings.HasPrefix(name, p)
+		if slices.Contains(bridges, l.Attrs().Name) {
+			idx[l.Attrs().Index] = true
 		}
-		if left {
-			t.Errorf("link %s (%s) left behind", name, l.Type())
-			_ = netlink.LinkDel(l)
+	}
+	var out []string
+	for _, l := range links {
+		if idx[l.Attrs().MasterIndex] {
+			out = append(out, l.Attrs().Name)
 		}
+	}
+	return out
+}
+
+// assertNetworkClean checks with netlink and nftables that the store left
+// nothing on the host (links, rules, namespaces), and removes what it
+// finds so that a failure does not leak. A veth goes with its container's
+// namespace, which the kernel destroys in the background: the check waits
+// for that (up to 10 s) before it calls a veth left behind.
+func (s *store) assertNetworkClean(t *testing.T, scope string, links []string) {
+	t.Helper()
+	var left []netlink.Link
+	for range 100 {
+		left = left[:0]
+		for _, name := range links {
+			if l, err := netlink.LinkByName(name); err == nil {
+				left = append(left, l)
+			}
+		}
+		if len(left) == 0 {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	for _, l := range left {
+		t.Errorf("link %s (%s) left behind", l.Attrs().Name, l.Type())
+		_ = netlink.LinkDel(l)
 	}
 	fw, err := firewall.Open(filepath.Join(t.TempDir(), "fw.lock"), scope)
 	if err != nil {

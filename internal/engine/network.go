@@ -24,17 +24,22 @@ type netState struct {
 }
 
 // networks returns the network manager of the engine's root. The default
-// root's bridge is strata0; any other root (tests, a second store) gets
-// a bridge of its own, strata-<8 hex of the root's hash>, so that two
-// stores never share an address space.
+// root's bridge is strata0 and stays, as docker0 does; any other root
+// (tests, benchmarks, a second store) gets a bridge of its own,
+// strata-<8 hex of the root's hash>, so that two stores never share an
+// address space, and it goes with its last container, so that a
+// throwaway root leaves nothing on the host.
 func (e *Engine) networks() (*network.Manager, error) {
 	e.net.once.Do(func() {
 		scope := fmt.Sprintf("%x", sha256.Sum256([]byte(filepath.Clean(e.cfg.Root))))[:8]
-		bridge := "strata0"
+		bridge, ephemeral := "strata0", false
 		if filepath.Clean(e.cfg.Root) != config.DefaultRoot {
-			bridge = "strata-" + scope
+			bridge, ephemeral = "strata-"+scope, true
 		}
 		e.net.m, e.net.err = network.NewManager(filepath.Join(e.cfg.Root, "networks"), e.cfg.RunRoot, bridge, scope)
+		if e.net.m != nil {
+			e.net.m.EphemeralDefaultBridge = ephemeral
+		}
 	})
 	return e.net.m, e.net.err
 }
@@ -169,7 +174,7 @@ func (e *Engine) NetworkRemove(ctx context.Context, ref string) error {
 			return errdefs.Conflict("error while removing network: network %s id %s has active endpoints", n.Name, n.ID)
 		}
 	}
-	return m.Remove(ctx, n.ID)
+	return m.RemoveNetwork(ctx, n)
 }
 
 // NetworkPrune removes the user-defined networks no container is on, and

@@ -62,6 +62,11 @@ type State struct {
 type Manager struct {
 	*Store
 	runRoot string
+	// EphemeralDefaultBridge: the default network's bridge and rules go
+	// with its last container (stores other than the default root: tests
+	// and benchmarks leave nothing on the host). Otherwise bridges stay
+	// until their network is removed, as docker0 and docker's networks.
+	EphemeralDefaultBridge bool
 	fwOnce  sync.Once
 	fw      *firewall.Firewall
 	fwErr   error
@@ -85,7 +90,11 @@ func (m *Manager) firewall() (*firewall.Firewall, error) {
 // NSPath is where container id's network namespace is bound.
 func (m *Manager) NSPath(id string) string { return filepath.Join(m.runRoot, "netns", id) }
 
-func (m *Manager) statePath(id string) string { return filepath.Join(m.root, "endpoints", id+".json") }
+// statePath is container id's network state: under the run root, as it
+// means nothing after a reboot (the namespace and the veths are gone).
+func (m *Manager) statePath(id string) string {
+	return filepath.Join(m.runRoot, "networks", id+".json")
+}
 
 // ReadState returns container id's networking, or a not-found error.
 func (m *Manager) ReadState(id string) (State, error) {
@@ -119,9 +128,9 @@ func (m *Manager) Setup(ctx context.Context, req Request) (st State, err error) 
 		return st, err
 	}
 	st = State{ContainerID: req.ContainerID, NSPath: m.NSPath(req.ContainerID)}
-	// The state is recorded before anything is made and after each
-	// endpoint, so that a crash half way leaves what Teardown needs, and
-	// Sweep knows the addresses being handed out are held.
+	// The state is recorded before anything is made, so that Sweep knows
+	// the addresses being handed out are held; the veths need no record:
+	// they go with the namespace.
 	if err := m.writeState(st); err != nil {
 		return st, err
 	}
@@ -140,9 +149,6 @@ func (m *Manager) Setup(ctx context.Context, req Request) (st State, err error) 
 			return st, err
 		}
 		st.Endpoints = append(st.Endpoints, ep)
-		if err := m.writeState(st); err != nil {
-			return st, err
-		}
 	}
 	if st.Ports, err = m.publish(ctx, req.ContainerID, st.Endpoints, req.Ports); err != nil {
 		return st, err
@@ -186,7 +192,7 @@ func (m *Manager) attach(ctx context.Context, req Request, a Attachment, index i
 		return Endpoint{}, err
 	}
 	ep := Endpoint{NetworkID: n.ID, NetworkName: n.Name, Bits: n.Subnet.Bits(), Gateway: n.Gateway,
-		HostIf: fmt.Sprintf("v%.12s%x", req.ContainerID, index), IfName: fmt.Sprintf("eth%d", index),
+		HostIf: hostVethName(), IfName: fmt.Sprintf("eth%d", index),
 		Aliases: a.Aliases, UserDefined: n.Name != DefaultNetwork}
 	if ep.IP, err = m.allocate(ctx, n, req, a); err != nil {
 		return ep, err
@@ -292,10 +298,14 @@ func (m *Manager) Teardown(ctx context.Context, id string) error {
 			errs = append(errs, fw.Remove(ctx, firewall.ContainerOwner(id)))
 		}
 	}
+	// The namespace first: once unmounted (the container's processes are
+	// gone), the kernel destroys it and both ends of every veth with it,
+	// in the background; deleting a veth explicitly would wait for an RCU
+	// grace period (tens of ms) on the critical path of `run --rm`.
+	errs = append(errs, RemoveNamespace(st.NSPath))
 	for _, ep := range st.Endpoints {
 		errs = append(errs, m.detach(ctx, id, ep))
 	}
-	errs = append(errs, RemoveNamespace(st.NSPath))
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("tearing down the network of container %s: %w", id, err)
 	}
@@ -308,7 +318,7 @@ func (m *Manager) Teardown(ctx context.Context, id string) error {
 func (m *Manager) detach(ctx context.Context, id string, ep Endpoint) error {
 	n, err := m.Get(ctx, ep.NetworkID)
 	if errdefs.IsNotFound(err) {
-		return delLink(ep.HostIf)
+		return nil
 	}
 	if err != nil {
 		return err
@@ -318,9 +328,6 @@ func (m *Manager) detach(ctx context.Context, id string, ep Endpoint) error {
 		return err
 	}
 	defer unlock()
-	if err := delLink(ep.HostIf); err != nil {
-		return err
-	}
 	al, err := m.Allocator(n)
 	if err != nil {
 		return err
@@ -329,6 +336,9 @@ func (m *Manager) detach(ctx context.Context, id string, ep Endpoint) error {
 	if err := al.Release(ctx, id); err != nil {
 		return err
 	}
+	if !m.ephemeral(n) {
+		return nil
+	}
 	left, err := al.Endpoints()
 	if err != nil || len(left) > 0 {
 		return err
@@ -336,7 +346,12 @@ func (m *Manager) detach(ctx context.Context, id string, ep Endpoint) error {
 	return m.removeNetworkState(ctx, n)
 }
 
-// removeNetworkState removes n's bridge and its rules.
+func (m *Manager) ephemeral(n Network) bool {
+	return m.EphemeralDefaultBridge && n.Name == DefaultNetwork
+}
+
+// removeNetworkState removes n's bridge and its rules; its DNS server
+// notices and exits.
 func (m *Manager) removeNetworkState(ctx context.Context, n Network) error {
 	fw, err := m.firewall()
 	if err != nil {
@@ -344,3 +359,23 @@ func (m *Manager) removeNetworkState(ctx context.Context, n Network) error {
 	}
 	return errors.Join(removeBridge(n), fw.Remove(ctx, firewall.NetworkOwner(n.ID)))
 }
+
+// RemoveNetwork removes network n: its bridge, rules and record. The
+// caller has checked that no container is on it.
+func (m *Manager) RemoveNetwork(ctx context.Context, n Network) error {
+	unlock, err := m.lockNetwork(ctx, n.ID)
+	if err != nil {
+		return err
+	}
+	err = m.removeNetworkState(ctx, n)
+	unlock()
+	if err != nil {
+		return err
+	}
+	return m.Remove(ctx, n.ID)
+}
+
+// hostVethName is a random name for a veth's host end (docker's style):
+// the end of a container's previous run may still be on its way out, so
+// the name must not derive from the container.
+func hostVethName() string { return "veth" + newID()[:11] }

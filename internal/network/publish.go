@@ -68,7 +68,7 @@ func orAny(ip string) string {
 // publishedPorts are the host ports other containers publish.
 func (m *Manager) publishedPorts(except string) (map[string]bool, error) {
 	used := map[string]bool{}
-	ents, err := os.ReadDir(filepath.Join(m.root, "endpoints"))
+	ents, err := os.ReadDir(filepath.Dir(m.statePath("x")))
 	if os.IsNotExist(err) {
 		return used, nil
 	}

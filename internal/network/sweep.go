@@ -7,8 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/vishvananda/netlink"
-
 	"github.com/strata-containers/strata/internal/network/firewall"
 )
 
@@ -18,7 +16,7 @@ import (
 // gone, bridges without containers included.
 func (m *Manager) Sweep(ctx context.Context, alive func(id string) bool) error {
 	var errs []error
-	ents, _ := os.ReadDir(filepath.Join(m.root, "endpoints"))
+	ents, _ := os.ReadDir(filepath.Dir(m.statePath("x")))
 	for _, e := range ents {
 		if id, ok := strings.CutSuffix(e.Name(), ".json"); ok && !alive(id) {
 			errs = append(errs, m.Teardown(ctx, id))
@@ -35,7 +33,7 @@ func (m *Manager) Sweep(ctx context.Context, alive func(id string) bool) error {
 		}
 		has, err := m.sweepAllocations(ctx, n)
 		errs = append(errs, err)
-		if err == nil && has {
+		if err == nil && (has || !m.ephemeral(n)) && BridgeIndex(n) != 0 {
 			bridges[firewall.NetworkOwner(n.ID)] = true
 		}
 	}
@@ -54,8 +52,8 @@ func (m *Manager) Sweep(ctx context.Context, alive func(id string) bool) error {
 }
 
 // sweepAllocations frees n's addresses that no state file accounts for,
-// removes its bridge if no container is left on it, and reports whether
-// any is.
+// removes an ephemeral bridge if no container is left on it, and reports
+// whether any is.
 func (m *Manager) sweepAllocations(ctx context.Context, n Network) (bool, error) {
 	unlock, err := m.lockNetwork(ctx, n.ID)
 	if err != nil {
@@ -81,11 +79,8 @@ func (m *Manager) sweepAllocations(ctx context.Context, n Network) (bool, error)
 			return false, err
 		}
 	}
-	if left > 0 {
-		return true, nil
+	if left > 0 || !m.ephemeral(n) {
+		return left > 0, nil
 	}
-	if _, err := netlink.LinkByName(n.Bridge); err == nil {
-		return false, removeBridge(n)
-	}
-	return false, nil
+	return false, removeBridge(n)
 }

@@ -9,7 +9,9 @@
 // Invariants: the file is only read and rewritten under the exclusive lock
 // and replaced atomically (temp + rename), so no two allocations, even by
 // fifty concurrent `run`s, see the same free address; the network address,
-// the gateway and the broadcast address are never handed out. The endpoint
+// the gateway and the broadcast address are never handed out. The fixed
+// temporary name (.tmp-ipam.json) is safe because only the lock holder
+// writes it. The endpoint
 // records are also what the embedded DNS server answers from.
 package ipam
 
@@ -20,6 +22,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"path/filepath"
 
 	"github.com/strata-containers/strata/internal/atomicfile"
 	"github.com/strata-containers/strata/internal/errdefs"
@@ -203,5 +206,18 @@ func (a *Allocator) write(f file) error {
 	if err != nil {
 		return err
 	}
-	return atomicfile.WriteFile(a.path, data, 0o644)
+	return replaceFile(a.path, data)
+}
+
+// replaceFile writes path through a temporary file and a rename, without
+// fsync: allocations only matter while their containers' namespaces
+// exist, and none survives a machine crash, while a process crash (the
+// case that matters) cannot lose what the page cache holds. An fsync on
+// the disk under --root would cost milliseconds on every `run`.
+func replaceFile(path string, data []byte) error {
+	tmp := filepath.Join(filepath.Dir(path), atomicfile.TempPrefix+filepath.Base(path))
+	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+		return fmt.Errorf("writing %s: %w", tmp, err)
+	}
+	return os.Rename(tmp, path)
 }
