@@ -67,9 +67,9 @@ type Manager struct {
 	// and benchmarks leave nothing on the host). Otherwise bridges stay
 	// until their network is removed, as docker0 and docker's networks.
 	EphemeralDefaultBridge bool
-	fwOnce  sync.Once
-	fw      *firewall.Firewall
-	fwErr   error
+	fwOnce                 sync.Once
+	fw                     *firewall.Firewall
+	fwErr                  error
 }
 
 // NewManager opens the network store at root; namespaces go under
