@@ -22,7 +22,8 @@ var networkHeader = format.Header{"ID": "NETWORK ID", "Name": "NAME", "Driver": 
 func (c *cli) newNetworkCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "network", Short: "Manage networks", Args: noArgs, RunE: showHelp(c.Err)}
 	cmd.AddCommand(c.newNetworkCreateCommand(), c.newNetworkLsCommand(), c.newNetworkInspectCommand(),
-		c.newNetworkRmCommand(), c.newNetworkPruneCommand(), c.newNetworkDNSServeCommand())
+		c.newNetworkRmCommand(), c.newNetworkPruneCommand(), c.newNetworkConnectCommand(),
+		c.newNetworkDisconnectCommand(), c.newNetworkDNSServeCommand())
 	return cmd
 }
 
@@ -226,6 +227,41 @@ func (c *cli) newNetworkPruneCommand() *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVarP(&force, "force", "f", false, "Do not prompt for confirmation")
+	return cmd
+}
+
+func (c *cli) newNetworkConnectCommand() *cobra.Command {
+	var aliases listFlag
+	var o engine.NetworkConnectOptions
+	cmd := &cobra.Command{
+		Use:   "connect [OPTIONS] NETWORK CONTAINER",
+		Short: "Connect a container to a network",
+		Args:  exactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.Aliases = aliases.values
+			return c.withEngine(cmd.Context(), func(e *engine.Engine) error {
+				return e.NetworkConnect(cmd.Context(), args[0], args[1], o)
+			})
+		},
+	}
+	fl := cmd.Flags()
+	fl.Var(&aliases, "alias", "Add network-scoped alias for the container")
+	fl.StringVar(&o.IP, "ip", "", "IPv4 address (e.g., \"172.30.100.104\")")
+	return cmd
+}
+
+func (c *cli) newNetworkDisconnectCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "disconnect [OPTIONS] NETWORK CONTAINER",
+		Short: "Disconnect a container from a network",
+		Args:  exactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return c.withEngine(cmd.Context(), func(e *engine.Engine) error {
+				return e.NetworkDisconnect(cmd.Context(), args[0], args[1])
+			})
+		},
+	}
+	cmd.Flags().BoolP("force", "f", false, "Force the container to disconnect from a network")
 	return cmd
 }
 

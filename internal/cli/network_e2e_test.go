@@ -183,3 +183,29 @@ func TestNetworkNoneHasOnlyLo(t *testing.T) {
 		t.Fatalf("--add-host and --dns not in the container's files:\n%s", out)
 	}
 }
+
+// TestNetworkConnectAndDisconnect connects a running container to a
+// second network, where it reaches a server by name, then disconnects it.
+func TestNetworkConnectAndDisconnect(t *testing.T) {
+	s := newNetworkStore(t)
+	s.ok(nil, "network", "create", "left")
+	s.ok(nil, "network", "create", "right")
+	s.ok(nil, "run", "-d", "--name", "srv", "--network", "right", "busybox",
+		"sh", "-c", "mkdir /www && echo on-the-right > /www/index.html && exec httpd -f -p 80 -h /www")
+	s.ok(nil, "run", "-d", "--name", "cli", "--network", "left", "busybox", "sleep", "600")
+	s.ok(nil, "network", "connect", "--alias", "client", "right", "cli")
+	nets := s.ok(nil, "inspect", "-f", "{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}", "cli")
+	if strings.TrimSpace(nets) != "left right" {
+		t.Fatalf("networks of cli after connect: %q", nets)
+	}
+	// A container joining cli's namespace sees what cli sees.
+	out := s.ok(nil, "run", "--rm", "--network", "container:cli", "busybox", "sh", "-c", strings.ReplaceAll(httpGet, "%s", "srv"))
+	if !strings.Contains(out, "on-the-right") {
+		t.Fatalf("fetching srv through cli's namespace after connect: %q", out)
+	}
+	s.ok(nil, "network", "disconnect", "right", "cli")
+	out = s.ok(nil, "run", "--rm", "--network", "container:cli", "busybox", "ls", "/sys/class/net")
+	if strings.Join(strings.Fields(out), ",") != "eth0,lo" {
+		t.Fatalf("interfaces of cli after disconnect: %q", out)
+	}
+}

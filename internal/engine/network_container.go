@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -174,8 +175,30 @@ func (e *Engine) networkRequest(c container.Container, filesDir string) network.
 		}
 		req.Attachments = append(req.Attachments, a)
 	}
+	req.Attachments = e.withConnections(c, req.Attachments)
 	req.Ports = portMappings(c)
 	return req
+}
+
+// withConnections applies `network connect` and `disconnect` to the
+// attachments of the container's record.
+func (e *Engine) withConnections(c container.Container, as []network.Attachment) []network.Attachment {
+	m, err := e.networks()
+	if err != nil {
+		return as
+	}
+	conns, err := m.ReadConnections(c.ID)
+	if err != nil || (len(conns.Connected) == 0 && len(conns.Disconnected) == 0) {
+		return as
+	}
+	out := as[:0:0]
+	for _, a := range as {
+		n, err := m.Get(context.Background(), a.Network)
+		if err != nil || !slices.Contains(conns.Disconnected, n.ID) {
+			out = append(out, a)
+		}
+	}
+	return append(out, conns.Connected...)
 }
 
 // portMappings are the container's -p bindings, plus its exposed ports on
@@ -264,5 +287,8 @@ func (e *Engine) teardownContainerNetwork(ctx context.Context, id string) error 
 	if err != nil {
 		return err
 	}
-	return m.Teardown(ctx, id)
+	if err := m.Teardown(ctx, id); err != nil {
+		return err
+	}
+	return m.RemoveConnections(id)
 }

@@ -62,8 +62,11 @@ func (s *Store) DNSRunning(n Network) bool {
 }
 
 // ServeDNS serves n's names until its bridge goes or ctx ends; ready is
-// called once the server listens (or another one already does).
-func (s *Store) ServeDNS(ctx context.Context, n Network, ready func()) error {
+// called once the server listens (or another one already does). A client
+// is answered with the names of every network it is on, as docker's
+// server does, not only n's.
+func (m *Manager) ServeDNS(ctx context.Context, n Network, ready func()) error {
+	s := m.Store
 	idx := BridgeIndex(n)
 	if idx == 0 {
 		ready()
@@ -80,7 +83,7 @@ func (s *Store) ServeDNS(ctx context.Context, n Network, ready func()) error {
 		return nil
 	}
 	defer os.Remove(lockPath)
-	names := &nameCache{path: s.IPAMPath(n.ID)}
+	names := &nameCache{m: m, network: n.ID, files: map[string]*namesFile{}}
 	srv, err := dns.Listen(net.JoinHostPort(n.Gateway.String(), "53"), names.lookup, HostNameservers())
 	if err != nil {
 		return fmt.Errorf("embedded DNS server of network %s: %w", n.Name, err)
@@ -104,24 +107,59 @@ func (s *Store) ServeDNS(ctx context.Context, n Network, ready func()) error {
 	}
 }
 
-// nameCache answers names from a network's allocation file, re-read when
-// it changes.
+// nameCache answers names from the allocation files of the networks a
+// client is on, each re-read when it changes.
 type nameCache struct {
-	path  string
-	mu    sync.Mutex
+	m       *Manager
+	network string // the server's network
+	mu      sync.Mutex
+	files   map[string]*namesFile // by network ID
+}
+
+type namesFile struct {
 	mtime time.Time
+	eps   map[netip.Addr]ipam.Endpoint
 	names map[string][]netip.Addr
 }
 
-func (c *nameCache) lookup(name string) []netip.Addr {
+func (c *nameCache) lookup(name string, from netip.Addr) []netip.Addr {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if fi, err := os.Stat(c.path); err == nil && !fi.ModTime().Equal(c.mtime) {
-		if eps, err := ipam.ReadEndpoints(c.path); err == nil {
-			c.mtime, c.names = fi.ModTime(), namesOf(eps)
+	name = strings.ToLower(name)
+	own := c.file(c.network)
+	nets := []string{c.network}
+	if ep, ok := own.eps[from]; ok {
+		if st, err := c.m.ReadState(ep.Container); err == nil {
+			for _, e := range st.Endpoints {
+				if e.UserDefined && e.NetworkID != c.network {
+					nets = append(nets, e.NetworkID)
+				}
+			}
 		}
 	}
-	return c.names[strings.ToLower(name)]
+	for _, id := range nets {
+		if addrs := c.file(id).names[name]; len(addrs) > 0 {
+			return addrs
+		}
+	}
+	return nil
+}
+
+// file returns network id's names, re-reading its allocations if they
+// changed.
+func (c *nameCache) file(id string) *namesFile {
+	f := c.files[id]
+	if f == nil {
+		f = &namesFile{}
+		c.files[id] = f
+	}
+	path := c.m.IPAMPath(id)
+	if fi, err := os.Stat(path); err == nil && !fi.ModTime().Equal(f.mtime) {
+		if eps, err := ipam.ReadEndpoints(path); err == nil {
+			f.mtime, f.eps, f.names = fi.ModTime(), eps, namesOf(eps)
+		}
+	}
+	return f
 }
 
 // namesOf maps each container's name, aliases, ID and short ID to its

@@ -24,9 +24,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Lookup returns the addresses of a container name in the network, or
-// none if the name is not a container's.
-type Lookup func(name string) []netip.Addr
+// Lookup returns the addresses of a container name as seen by the client
+// at from (the networks it is on), or none if the name is not a
+// container's.
+type Lookup func(name string, from netip.Addr) []netip.Addr
 
 // Server answers on one UDP socket.
 type Server struct {
@@ -87,7 +88,11 @@ func (s *Server) answer(q []byte, from net.Addr) {
 		return
 	}
 	name := strings.ToLower(strings.TrimSuffix(qs[0].Name.String(), "."))
-	addrs := s.lookup(name)
+	var client netip.Addr
+	if ua, ok := from.(*net.UDPAddr); ok {
+		client, _ = netip.AddrFromSlice(ua.IP.To4())
+	}
+	addrs := s.lookup(name, client)
 	if len(addrs) == 0 {
 		if !s.forward(q, from) {
 			_, _ = s.conn.WriteTo(failure(h, qs[0]), from)

@@ -11,7 +11,7 @@ import (
 // library's resolver over real UDP on loopback.
 func TestAnswersNamesOfTheNetwork(t *testing.T) {
 	web := netip.MustParseAddr("10.1.2.3")
-	s, err := Listen("127.0.0.1:0", func(name string) []netip.Addr {
+	s, err := Listen("127.0.0.1:0", func(name string, _ netip.Addr) []netip.Addr {
 		if name == "web" {
 			return []netip.Addr{web}
 		}
