@@ -157,6 +157,9 @@ func TestPublishedPortFromHost(t *testing.T) {
 		t.Fatalf("port printed %q", lines)
 	}
 	random := strings.TrimSpace(lines[1][strings.LastIndex(lines[1], ":")+1:])
+	if ps := s.ok(nil, "ps", "--format", "{{.Ports}}"); !strings.Contains(ps, "127.0.0.1:18089->80/tcp, 0.0.0.0:"+random+"->80/tcp") {
+		t.Fatalf("ps PORTS: %q", ps)
+	}
 	for _, url := range []string{"http://127.0.0.1:18089/", "http://127.0.0.1:" + random + "/"} {
 		resp, err := http.Get(url)
 		if err != nil {

@@ -48,3 +48,16 @@ func (c *cli) newPortCommand() *cobra.Command {
 		},
 	}
 }
+
+// portsText is ps's PORTS column: "0.0.0.0:8080->80/tcp, ...".
+func portsText(ps []engine.PortMapping) string {
+	parts := make([]string, len(ps))
+	for i, p := range ps {
+		ip := p.HostIP
+		if ip == "" {
+			ip = "0.0.0.0"
+		}
+		parts[i] = fmt.Sprintf("%s:%d->%s", ip, p.HostPort, p.Key())
+	}
+	return strings.Join(parts, ", ")
+}

@@ -25,6 +25,7 @@ type ContainerSummary struct {
 	State   string // created, running, exited, ...
 	Status  string // "Up 2 seconds", "Exited (0) 3 seconds ago", "Created"
 	Labels  map[string]string
+	Ports   []PortMapping // published, while running (network_inspect.go)
 }
 
 // ContainerListOptions are the options of ps.
@@ -63,6 +64,7 @@ func (e *Engine) ContainerList(ctx context.Context, opts ContainerListOptions) (
 			continue
 		}
 		out = append(out, summarizeContainer(c, now))
+		out[len(out)-1].Ports = e.runningPorts(c)
 	}
 	return out, nil
 }

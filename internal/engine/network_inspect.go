@@ -94,3 +94,19 @@ func FormatPort(p PortMapping) string {
 	}
 	return fmt.Sprintf("%s -> %s:%d", p.Key(), ip, p.HostPort)
 }
+
+// runningPorts are the ports container c publishes while it runs.
+func (e *Engine) runningPorts(c container.Container) []PortMapping {
+	if !c.Running() || len(c.HostConfig.PortBindings) == 0 && !c.HostConfig.PublishAllPorts {
+		return nil
+	}
+	m, err := e.networks()
+	if err != nil {
+		return nil
+	}
+	st, err := m.ReadState(c.ID)
+	if err != nil {
+		return nil
+	}
+	return st.Ports
+}
