@@ -206,9 +206,13 @@ func (f *Firewall) apply(drop func(scope, owner string) bool, owner string, rs [
 	}
 	switch {
 	case len(rs) > 0:
-		c.AddTable(table)
-		for _, ch := range chains {
-			c.AddChain(withPolicy(ch))
+		if !present {
+			// Only when missing: re-adding existing base chains makes the
+			// commit update them, which costs milliseconds.
+			c.AddTable(table)
+			for _, ch := range chains {
+				c.AddChain(withPolicy(ch))
+			}
 		}
 		tag := userdata.AppendString(nil, userdata.TypeComment, commentPrefix+f.scope+" "+owner)
 		for _, r := range rs {
@@ -228,7 +232,7 @@ func withPolicy(ch *nftables.Chain) *nftables.Chain {
 }
 
 // listRules returns the rules of every chain of strata's table, and
-// whether the table exists.
+// whether the table exists with all its chains.
 func listRules(c *nftables.Conn) ([]*nftables.Rule, bool, error) {
 	if _, err := c.ListTableOfFamily(TableName, nftables.TableFamilyINet); err != nil {
 		if errors.Is(err, os.ErrNotExist) || strings.Contains(err.Error(), "no such file") {
@@ -237,14 +241,16 @@ func listRules(c *nftables.Conn) ([]*nftables.Rule, bool, error) {
 		return nil, false, errdefs.Unavailable("listing nftables table %s: %w", TableName, err)
 	}
 	var all []*nftables.Rule
+	complete := true
 	for _, ch := range chains {
 		rs, err := c.GetRules(table, ch)
 		if err != nil && !errors.Is(err, os.ErrNotExist) && !strings.Contains(err.Error(), "no such file") {
 			return nil, true, fmt.Errorf("listing rules of chain %s: %w", ch.Name, err)
 		}
+		complete = complete && err == nil
 		all = append(all, rs...)
 	}
-	return all, true, nil
+	return all, complete, nil
 }
 
 // Owner returns the scope and the owner ("net <id>" or "ctr <id>") a

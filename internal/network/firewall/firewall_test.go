@@ -11,7 +11,7 @@ import (
 	"testing"
 )
 
-func open(t *testing.T) *Firewall {
+func open(t testing.TB) *Firewall {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("needs root: programs nftables")
