@@ -1,12 +1,14 @@
 package cli
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -210,5 +212,45 @@ func TestNetworkConnectAndDisconnect(t *testing.T) {
 	out = s.ok(nil, "run", "--rm", "--network", "container:cli", "busybox", "ls", "/sys/class/net")
 	if strings.Join(strings.Fields(out), ",") != "eth0,lo" {
 		t.Fatalf("interfaces of cli after disconnect: %q", out)
+	}
+}
+
+// TestConcurrentRunsGetDistinctAddresses starts 50 containers on one
+// network at once (50 strata processes allocating together) and checks
+// that no address was handed out twice.
+func TestConcurrentRunsGetDistinctAddresses(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts 50 containers")
+	}
+	s := newNetworkStore(t)
+	s.ok(nil, "network", "create", "--subnet", "10.232.0.0/24", "many")
+	const n = 50
+	ids := make([]string, n)
+	errs := make([]string, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := s.run(nil, "run", "-d", "--network", "many", "busybox", "sleep", "600")
+			ids[i], errs[i] = strings.TrimSpace(r.stdout), r.stderr
+			if r.code != 0 {
+				errs[i] = fmt.Sprintf("exit %d: %s", r.code, r.stderr)
+			} else {
+				errs[i] = ""
+			}
+		}()
+	}
+	wg.Wait()
+	seen := map[string]string{}
+	for i, id := range ids {
+		if errs[i] != "" {
+			t.Fatalf("run %d: %s", i, errs[i])
+		}
+		ip := strings.TrimSpace(s.ok(nil, "inspect", "-f", "{{.NetworkSettings.IPAddress}}", id))
+		if other, dup := seen[ip]; dup || !strings.HasPrefix(ip, "10.232.0.") {
+			t.Fatalf("address %s of %s (also %s)", ip, id, other)
+		}
+		seen[ip] = id
 	}
 }

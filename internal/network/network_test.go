@@ -142,3 +142,55 @@ func assertInside(t *testing.T, st State) {
 	}
 	t.Fatalf("no default route via %s in %v", st.Endpoints[0].Gateway, routes)
 }
+
+// TestSweepReconcilesAfterACrash leaves a container's networking as a
+// crashed process would (its record gone, nothing torn down) and checks
+// that Sweep frees its address, rules, namespace and state, and that
+// removing the network then takes its bridge and rules.
+func TestSweepReconcilesAfterACrash(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: creates namespaces, bridges and nftables rules")
+	}
+	ctx := context.Background()
+	dir := t.TempDir()
+	m, err := NewManager(filepath.Join(dir, "networks"), filepath.Join(dir, "run"), "strata-swtest", "swtest")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := m.Create(ctx, CreateOptions{Name: "swnet", Subnet: "10.216.0.0/24"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = m.Teardown(ctx, "dead")
+		_ = removeBridge(n)
+		if fw, err := m.firewall(); err == nil {
+			_ = fw.Sweep(ctx, func(string) bool { return false })
+		}
+	})
+	st, err := m.Setup(ctx, Request{ContainerID: "dead", Name: "dead", FilesDir: filepath.Join(dir, "files"),
+		Attachments: []Attachment{{Network: "swnet"}}, Ports: []PortMapping{{ContainerPort: 80, Proto: "tcp"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Sweep(ctx, func(string) bool { return false }); err != nil {
+		t.Fatal(err)
+	}
+	if eps, err := m.Endpoints(n); err != nil || len(eps) > 0 {
+		t.Fatalf("addresses left after the sweep: %v (%v)", eps, err)
+	}
+	if _, err := os.Stat(st.NSPath); !os.IsNotExist(err) {
+		t.Fatalf("namespace left after the sweep: %v", err)
+	}
+	fw, _ := m.firewall()
+	owners, _ := fw.Owners()
+	if len(owners) != 1 || !strings.HasPrefix(owners[0], "net ") {
+		t.Fatalf("after the sweep, rules of %v; want the network's only", owners)
+	}
+	if err := m.RemoveNetwork(ctx, n); err != nil {
+		t.Fatal(err)
+	}
+	if owners, _ := fw.Owners(); len(owners) > 0 || BridgeIndex(n) != 0 {
+		t.Fatalf("rules of %v or bridge %s left after network removal", owners, n.Bridge)
+	}
+}
