@@ -276,7 +276,10 @@ func (m *Manager) ensureNetwork(ctx context.Context, n Network) error {
 		_ = removeBridge(n)
 		return err
 	}
-	return nil
+	// A bridge made is the first container after a reboot or a crash, or
+	// after an idle spell: the moment to drop rules that outlived their
+	// owners.
+	return m.reconcileFirewall(ctx, fw)
 }
 
 // Teardown removes what Setup made for container id; the last container

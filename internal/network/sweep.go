@@ -84,3 +84,26 @@ func (m *Manager) sweepAllocations(ctx context.Context, n Network) (bool, error)
 	}
 	return false, removeBridge(n)
 }
+
+// reconcileFirewall removes the rules of owners that are gone: containers
+// without a state file, networks without a record or a bridge. It takes no
+// network's lock, so it may run under one.
+func (m *Manager) reconcileFirewall(ctx context.Context, fw *firewall.Firewall) error {
+	ns, err := m.list()
+	if err != nil {
+		return err
+	}
+	live := map[string]bool{}
+	for _, n := range ns {
+		if n.IsBridge() && BridgeIndex(n) != 0 {
+			live[firewall.NetworkOwner(n.ID)] = true
+		}
+	}
+	return fw.Sweep(ctx, func(owner string) bool {
+		if id, ok := strings.CutPrefix(owner, "ctr "); ok {
+			_, err := os.Stat(m.statePath(id))
+			return err == nil
+		}
+		return live[owner]
+	})
+}
