@@ -29,15 +29,14 @@ func (c *cli) newNetworkCommand() *cobra.Command {
 
 func (c *cli) newNetworkCreateCommand() *cobra.Command {
 	var o engine.NetworkCreateOptions
-	var labels, opts listFlag
-	var ipv6 bool
+	var labels, opts, subnets listFlag
 	cmd := &cobra.Command{
 		Use:   "create [OPTIONS] NETWORK",
 		Short: "Create a network",
 		Args:  exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if ipv6 {
-				return errdefs.Unavailable("IPv6 networks are not supported yet")
+			if err := splitSubnets(subnets.values, &o); err != nil {
+				return err
 			}
 			o.Name, o.Labels, o.Options = args[0], keyValues(labels.values), keyValues(opts.values)
 			return c.withEngine(cmd.Context(), func(e *engine.Engine) error {
@@ -51,14 +50,29 @@ func (c *cli) newNetworkCreateCommand() *cobra.Command {
 	}
 	fl := cmd.Flags()
 	fl.StringVarP(&o.Driver, "driver", "d", "bridge", "Driver to manage the Network")
-	fl.StringVar(&o.Subnet, "subnet", "", "Subnet in CIDR format that represents a network segment")
+	fl.Var(&subnets, "subnet", "Subnet in CIDR format that represents a network segment (IPv4, and IPv6 with --ipv6)")
 	fl.StringVar(&o.Gateway, "gateway", "", "IPv4 Gateway for the master subnet")
 	fl.StringVar(&o.IPRange, "ip-range", "", "Allocate container ip from a sub-range")
 	fl.BoolVar(&o.Internal, "internal", false, "Restrict external access to the network")
-	fl.BoolVar(&ipv6, "ipv6", false, "Enable or disable IPv6 networking")
+	fl.BoolVar(&o.IPv6, "ipv6", false, "Enable or disable IPv6 networking")
 	fl.Var(&labels, "label", "Set metadata on a network")
 	fl.VarP(&opts, "opt", "o", "Set driver specific options")
 	return cmd
+}
+
+// splitSubnets sorts --subnet values into the IPv4 and the IPv6 one.
+func splitSubnets(vs []string, o *engine.NetworkCreateOptions) error {
+	for _, v := range vs {
+		dst := &o.Subnet
+		if strings.Contains(v, ":") {
+			dst = &o.Subnet6
+		}
+		if *dst != "" {
+			return errdefs.Invalid("multiple subnets of one address family are not supported: %s", v)
+		}
+		*dst = v
+	}
+	return nil
 }
 
 func keyValues(vs []string) map[string]string {

@@ -254,3 +254,21 @@ func TestConcurrentRunsGetDistinctAddresses(t *testing.T) {
 		seen[ip] = id
 	}
 }
+
+// TestIPv6UserNetwork: containers on an --ipv6 network get addresses of
+// its subnet, the embedded DNS answers AAAA, and they talk over IPv6.
+func TestIPv6UserNetwork(t *testing.T) {
+	s := newNetworkStore(t)
+	s.ok(nil, "network", "create", "--ipv6", "--subnet", "fd42:5:6:7::/64", "six")
+	s.ok(nil, "run", "-d", "--name", "srv6", "--network", "six", "busybox",
+		"sh", "-c", "mkdir /www && echo over-ipv6 > /www/index.html && exec httpd -f -p 80 -h /www")
+	ip6 := strings.TrimSpace(s.ok(nil, "inspect", "-f", "{{range .NetworkSettings.Networks}}{{.GlobalIPv6Address}}{{end}}", "srv6"))
+	if !strings.HasPrefix(ip6, "fd42:5:6:7::") {
+		t.Fatalf("IPv6 address of srv6: %q", ip6)
+	}
+	out := s.ok(nil, "run", "--rm", "--network", "six", "busybox", "sh", "-c",
+		"nslookup -type=AAAA srv6; "+strings.ReplaceAll(httpGet, "%s", ip6))
+	if !strings.Contains(out, "Address: "+ip6) || !strings.Contains(out, "over-ipv6") {
+		t.Fatalf("AAAA lookup and fetch over IPv6:\n%s", out)
+	}
+}

@@ -129,7 +129,7 @@ func (e *Engine) NetworkInspect(ctx context.Context, ref string) (NetworkInspect
 
 func (e *Engine) inspectNetwork(m *network.Manager, n network.Network) NetworkInspect {
 	out := NetworkInspect{Name: n.Name, ID: n.ID, Created: inspectTime(n.Created), Scope: "local",
-		Driver: n.Driver, Internal: n.Internal, Attachable: false, Options: n.Options, Labels: n.Labels,
+		Driver: n.Driver, Internal: n.Internal, EnableIPv6: n.IPv6, Options: n.Options, Labels: n.Labels,
 		IPAM:       NetworkIPAM{Driver: "default", Options: map[string]string{}, Config: []map[string]string{}},
 		Containers: map[string]NetworkContainer{}}
 	if n.Subnet.IsValid() {
@@ -138,6 +138,9 @@ func (e *Engine) inspectNetwork(m *network.Manager, n network.Network) NetworkIn
 			cfg["IPRange"] = n.IPRange.String()
 		}
 		out.IPAM.Config = append(out.IPAM.Config, cfg)
+	}
+	if n.IPv6 {
+		out.IPAM.Config = append(out.IPAM.Config, map[string]string{"Subnet": n.Subnet6.String(), "Gateway": n.Gateway6.String()})
 	}
 	if !n.IsBridge() {
 		return out

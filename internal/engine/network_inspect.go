@@ -45,13 +45,16 @@ type NetworkSettings struct {
 
 // EndpointSettings is a container's endpoint on one network.
 type EndpointSettings struct {
-	Aliases     []string
-	NetworkID   string
-	EndpointID  string
-	Gateway     string
-	IPAddress   string
-	IPPrefixLen int
-	MacAddress  string
+	Aliases             []string
+	NetworkID           string
+	EndpointID          string
+	Gateway             string
+	IPAddress           string
+	IPPrefixLen         int
+	MacAddress          string
+	IPv6Gateway         string
+	GlobalIPv6Address   string
+	GlobalIPv6PrefixLen int
 }
 
 // inspectNetwork fills the network parts of a container's inspect.
@@ -72,6 +75,9 @@ func (e *Engine) inspectContainerNetwork(c container.Container, out *ContainerIn
 	for i, ep := range st.Endpoints {
 		es := EndpointSettings{Aliases: ep.Aliases, NetworkID: ep.NetworkID, EndpointID: c.ID, Gateway: ep.Gateway.String(),
 			IPAddress: ep.IP.String(), IPPrefixLen: ep.Bits, MacAddress: ep.MAC}
+		if ep.IP6.IsValid() {
+			es.IPv6Gateway, es.GlobalIPv6Address, es.GlobalIPv6PrefixLen = ep.Gateway6.String(), ep.IP6.String(), ep.Bits6
+		}
 		ns.Networks[ep.NetworkName] = es
 		if i == 0 {
 			ns.IPAddress, ns.Gateway, ns.MacAddress = es.IPAddress, es.Gateway, es.MacAddress

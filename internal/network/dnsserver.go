@@ -113,7 +113,7 @@ type nameCache struct {
 	m       *Manager
 	network string // the server's network
 	mu      sync.Mutex
-	files   map[string]*namesFile // by network ID
+	files   map[string]*namesFile // by allocation file
 }
 
 type namesFile struct {
@@ -126,7 +126,7 @@ func (c *nameCache) lookup(name string, from netip.Addr) []netip.Addr {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	name = strings.ToLower(name)
-	own := c.file(c.network)
+	own := c.file(c.m.IPAMPath(c.network))
 	nets := []string{c.network}
 	if ep, ok := own.eps[from]; ok {
 		if st, err := c.m.ReadState(ep.Container); err == nil {
@@ -138,22 +138,20 @@ func (c *nameCache) lookup(name string, from netip.Addr) []netip.Addr {
 		}
 	}
 	for _, id := range nets {
-		if addrs := c.file(id).names[name]; len(addrs) > 0 {
-			return addrs
+		if addrs := c.file(c.m.IPAMPath(id)).names[name]; len(addrs) > 0 {
+			return append(addrs, c.file(c.m.ipam6Path(id)).names[name]...)
 		}
 	}
 	return nil
 }
 
-// file returns network id's names, re-reading its allocations if they
-// changed.
-func (c *nameCache) file(id string) *namesFile {
-	f := c.files[id]
+// file returns the names of an allocation file, re-read if it changed.
+func (c *nameCache) file(path string) *namesFile {
+	f := c.files[path]
 	if f == nil {
 		f = &namesFile{}
-		c.files[id] = f
+		c.files[path] = f
 	}
-	path := c.m.IPAMPath(id)
 	if fi, err := os.Stat(path); err == nil && !fi.ModTime().Equal(f.mtime) {
 		if eps, err := ipam.ReadEndpoints(path); err == nil {
 			f.mtime, f.eps, f.names = fi.ModTime(), eps, namesOf(eps)

@@ -32,6 +32,12 @@ func ensureBridge(n Network) (bool, error) {
 	if err := netlink.AddrReplace(link, addr); err != nil {
 		return true, fmt.Errorf("addressing bridge %s: %w", n.Bridge, err)
 	}
+	if n.IPv6 {
+		addr6 := &netlink.Addr{IPNet: ipNet(n.Gateway6, n.Subnet6.Bits()), Flags: unix.IFA_F_NODAD}
+		if err := netlink.AddrReplace(link, addr6); err != nil {
+			return true, fmt.Errorf("addressing bridge %s with %s: %w", n.Bridge, n.Gateway6, err)
+		}
+	}
 	// Lets published ports be reached on 127.0.0.1 from the host: the
 	// DNAT'd packet leaves through the bridge with a loopback source,
 	// which the kernel drops as martian unless told otherwise, for this
@@ -88,6 +94,8 @@ type vethSpec struct {
 	Gateway          netip.Addr
 	MAC              net.HardwareAddr
 	DefaultRoute     bool
+	IP6, Gateway6    netip.Addr // zero: no IPv6
+	Bits6            int
 }
 
 // addVeth creates the pair with its peer straight in the namespace and
@@ -154,6 +162,28 @@ func configureInside(ns netns.NsHandle, v vethSpec) error {
 		if err := h.RouteAdd(r); err != nil {
 			return fmt.Errorf("adding default route via %s: %w", v.Gateway, err)
 		}
+	}
+	if v.IP6.IsValid() {
+		return configureInside6(h, link, v)
+	}
+	return nil
+}
+
+// configureInside6 adds the IPv6 address, without duplicate address
+// detection (IPAM guarantees uniqueness, and DAD would leave the address
+// tentative, unusable, for a second or more), and the IPv6 default route.
+func configureInside6(h *netlink.Handle, link netlink.Link, v vethSpec) error {
+	addr := &netlink.Addr{IPNet: ipNet(v.IP6, v.Bits6), Flags: unix.IFA_F_NODAD}
+	if err := h.AddrAdd(link, addr); err != nil {
+		return fmt.Errorf("addressing %s with %s: %w", v.IfName, v.IP6, err)
+	}
+	if !v.DefaultRoute {
+		return nil
+	}
+	_, all, _ := net.ParseCIDR("::/0")
+	r := &netlink.Route{LinkIndex: link.Attrs().Index, Dst: all, Gw: v.Gateway6.AsSlice()}
+	if err := h.RouteAdd(r); err != nil {
+		return fmt.Errorf("adding IPv6 default route via %s: %w", v.Gateway6, err)
 	}
 	return nil
 }

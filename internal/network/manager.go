@@ -48,6 +48,9 @@ type Endpoint struct {
 	IfName      string     `json:"IfName"`
 	Aliases     []string   `json:"Aliases,omitempty"`
 	UserDefined bool       `json:"UserDefined"` // served by the embedded DNS
+	IP6         netip.Addr `json:"GlobalIPv6Address,omitzero"`
+	Bits6       int        `json:"GlobalIPv6PrefixLen,omitempty"`
+	Gateway6    netip.Addr `json:"IPv6Gateway,omitzero"`
 }
 
 // State is a started container's networking, kept until teardown.
@@ -165,6 +168,9 @@ func WriteFiles(req Request, st State) error {
 	r := ResolvOptions{Nameservers: req.DNS, Search: req.DNSSearch, Options: req.DNSOptions}
 	for _, ep := range st.Endpoints {
 		h.Addresses = append(h.Addresses, ep.IP)
+		if ep.IP6.IsValid() {
+			h.Addresses = append(h.Addresses, ep.IP6)
+		}
 		if ep.UserDefined && len(req.DNS) == 0 && len(r.Nameservers) == 0 {
 			// The embedded server; it forwards the rest to the host's.
 			r.Nameservers = []string{ep.Gateway.String()}
@@ -205,13 +211,30 @@ func (m *Manager) attach(ctx context.Context, req Request, a Attachment, index i
 		}
 	}
 	ep.MAC = mac.String()
+	if n.IPv6 {
+		if ep.IP6, err = m.allocate6(ctx, n, req, a); err != nil {
+			_ = m.release(ctx, n, req.ContainerID)
+			return ep, err
+		}
+		ep.Bits6, ep.Gateway6 = n.Subnet6.Bits(), n.Gateway6
+	}
 	err = addVeth(vethSpec{HostName: ep.HostIf, IfName: ep.IfName, Bridge: n.Bridge, NSPath: nsPath,
-		IP: ep.IP, Bits: ep.Bits, Gateway: n.Gateway, MAC: mac, DefaultRoute: index == 0})
+		IP: ep.IP, Bits: ep.Bits, Gateway: n.Gateway, MAC: mac, DefaultRoute: index == 0,
+		IP6: ep.IP6, Bits6: ep.Bits6, Gateway6: ep.Gateway6})
 	if err != nil {
 		_ = m.release(ctx, n, req.ContainerID)
 		return ep, err
 	}
 	return ep, nil
+}
+
+func (m *Manager) allocate6(ctx context.Context, n Network, req Request, a Attachment) (netip.Addr, error) {
+	al, err := m.Allocator6(n)
+	if err != nil {
+		return netip.Addr{}, err
+	}
+	defer al.Close()
+	return al.Allocate(ctx, netip.Addr{}, ipam.Endpoint{Container: req.ContainerID, Name: req.Name, Aliases: a.Aliases})
 }
 
 func (m *Manager) allocate(ctx context.Context, n Network, req Request, a Attachment) (netip.Addr, error) {
@@ -233,12 +256,23 @@ func (m *Manager) allocate(ctx context.Context, n Network, req Request, a Attach
 	return al.Allocate(ctx, want, ipam.Endpoint{Container: req.ContainerID, Name: req.Name, Aliases: a.Aliases})
 }
 
+// release frees container id's addresses on n, IPv4 and IPv6.
 func (m *Manager) release(ctx context.Context, n Network, id string) error {
 	al, err := m.Allocator(n)
 	if err != nil {
 		return err
 	}
 	defer al.Close()
+	if n.IPv6 {
+		al6, err := m.Allocator6(n)
+		if err != nil {
+			return err
+		}
+		defer al6.Close()
+		if err := al6.Release(ctx, id); err != nil {
+			return err
+		}
+	}
 	return al.Release(ctx, id)
 }
 
@@ -270,7 +304,7 @@ func (m *Manager) ensureNetwork(ctx context.Context, n Network) error {
 	}
 	fw, err := m.firewall()
 	if err == nil {
-		err = fw.SetNetwork(ctx, firewall.Network{ID: n.ID, Bridge: n.Bridge, Subnet: n.Subnet, Internal: n.Internal})
+		err = fw.SetNetwork(ctx, firewall.Network{ID: n.ID, Bridge: n.Bridge, Subnet: n.Subnet, Subnet6: n.Subnet6, Internal: n.Internal})
 	}
 	if err != nil {
 		_ = removeBridge(n)
@@ -331,18 +365,13 @@ func (m *Manager) detach(ctx context.Context, id string, ep Endpoint) error {
 		return err
 	}
 	defer unlock()
-	al, err := m.Allocator(n)
-	if err != nil {
-		return err
-	}
-	defer al.Close()
-	if err := al.Release(ctx, id); err != nil {
+	if err := m.release(ctx, n, id); err != nil {
 		return err
 	}
 	if !m.ephemeral(n) {
 		return nil
 	}
-	left, err := al.Endpoints()
+	left, err := m.Endpoints(n)
 	if err != nil || len(left) > 0 {
 		return err
 	}

@@ -44,6 +44,9 @@ type Network struct {
 	Gateway  netip.Addr        `json:"Gateway,omitzero"`
 	IPRange  netip.Prefix      `json:"IPRange,omitzero"`
 	Internal bool              `json:"Internal"`
+	IPv6     bool              `json:"EnableIPv6"`
+	Subnet6  netip.Prefix      `json:"Subnet6,omitzero"`
+	Gateway6 netip.Addr        `json:"Gateway6,omitzero"`
 	Labels   map[string]string `json:"Labels"`
 	Options  map[string]string `json:"Options"`
 	Bridge   string            `json:"Bridge,omitempty"` // the host's bridge interface
@@ -93,6 +96,8 @@ type CreateOptions struct {
 	Gateway  string
 	IPRange  string
 	Internal bool
+	IPv6     bool
+	Subnet6  string // with IPv6; "": a ULA /64 derived from the network's ID
 	Labels   map[string]string
 	Options  map[string]string
 }
@@ -129,7 +134,31 @@ func (s *Store) newNetwork(o CreateOptions) (Network, error) {
 	if err := s.assignSubnet(&n, o); err != nil {
 		return n, err
 	}
-	return n, nil
+	return n, assignSubnet6(&n, o)
+}
+
+// assignSubnet6 gives an IPv6 network its prefix (a unique local /64 made
+// from the network's ID unless given) and gateway (the prefix's ::1).
+func assignSubnet6(n *Network, o CreateOptions) error {
+	if !o.IPv6 {
+		if o.Subnet6 != "" {
+			return errdefs.Invalid("an IPv6 subnet needs --ipv6")
+		}
+		return nil
+	}
+	n.IPv6 = true
+	if o.Subnet6 == "" {
+		id := sha256Sum(n.ID)
+		n.Subnet6 = netip.PrefixFrom(netip.AddrFrom16([16]byte{0xfd, id[0], id[1], id[2], id[3], id[4], id[5], id[6]}), 64)
+	} else {
+		p, err := netip.ParsePrefix(o.Subnet6)
+		if err != nil || !p.Addr().Is6() || p.Bits() > 120 {
+			return errdefs.Invalid("invalid IPv6 subnet %s", o.Subnet6)
+		}
+		n.Subnet6 = p.Masked()
+	}
+	n.Gateway6 = n.Subnet6.Addr().Next()
+	return nil
 }
 
 func (s *Store) assignSubnet(n *Network, o CreateOptions) error {
@@ -342,6 +371,13 @@ func (s *Store) write(n Network) error {
 func (s *Store) Allocator(n Network) (*ipam.Allocator, error) {
 	return ipam.Open(s.IPAMPath(n.ID), ipam.Pool{Subnet: n.Subnet, Gateway: n.Gateway, Range: n.IPRange})
 }
+
+// Allocator6 opens the IPv6 address allocator of network n.
+func (s *Store) Allocator6(n Network) (*ipam.Allocator, error) {
+	return ipam.Open(s.ipam6Path(n.ID), ipam.Pool{Subnet: n.Subnet6, Gateway: n.Gateway6})
+}
+
+func (s *Store) ipam6Path(id string) string { return filepath.Join(s.dir(id), "ipam6.json") }
 
 // IPAMPath is the allocation file of network id.
 func (s *Store) IPAMPath(id string) string { return filepath.Join(s.dir(id), "ipam.json") }

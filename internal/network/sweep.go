@@ -75,7 +75,7 @@ func (m *Manager) sweepAllocations(ctx context.Context, n Network) (bool, error)
 			left++
 			continue
 		}
-		if err := al.Release(ctx, ep.Container); err != nil {
+		if err := m.release(ctx, n, ep.Container); err != nil {
 			return false, err
 		}
 	}

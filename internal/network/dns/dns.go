@@ -105,8 +105,8 @@ func (s *Server) answer(q []byte, from net.Addr) {
 	}
 }
 
-// reply answers a question about a name of the network: its A records,
-// and an empty NOERROR for other types (the name exists).
+// reply answers a question about a name of the network: its A or AAAA
+// records, and an empty NOERROR for other types (the name exists).
 func reply(h dnsmessage.Header, q dnsmessage.Question, addrs []netip.Addr) ([]byte, error) {
 	b := dnsmessage.NewBuilder(nil, dnsmessage.Header{ID: h.ID, Response: true, Authoritative: true,
 		RecursionDesired: h.RecursionDesired, RecursionAvailable: true})
@@ -120,12 +120,17 @@ func reply(h dnsmessage.Header, q dnsmessage.Question, addrs []netip.Addr) ([]by
 	if err := b.StartAnswers(); err != nil {
 		return nil, err
 	}
-	if q.Type == dnsmessage.TypeA || q.Type == dnsmessage.TypeALL {
-		for _, a := range addrs {
-			rh := dnsmessage.ResourceHeader{Name: q.Name, Class: dnsmessage.ClassINET, TTL: 600}
-			if err := b.AResource(rh, dnsmessage.AResource{A: a.As4()}); err != nil {
-				return nil, err
-			}
+	for _, a := range addrs {
+		rh := dnsmessage.ResourceHeader{Name: q.Name, Class: dnsmessage.ClassINET, TTL: 600}
+		var err error
+		switch {
+		case a.Is4() && (q.Type == dnsmessage.TypeA || q.Type == dnsmessage.TypeALL):
+			err = b.AResource(rh, dnsmessage.AResource{A: a.As4()})
+		case a.Is6() && (q.Type == dnsmessage.TypeAAAA || q.Type == dnsmessage.TypeALL):
+			err = b.AAAAResource(rh, dnsmessage.AAAAResource{AAAA: a.As16()})
+		}
+		if err != nil {
+			return nil, err
 		}
 	}
 	return b.Finish()

@@ -26,6 +26,7 @@
 //	oifname B drop                               # other networks, outside
 //	iifname B drop                               # --internal only
 //	postrouting: ip saddr S oifname != B masquerade          # not --internal
+//	postrouting: ip6 saddr S6 oifname != B masquerade        # --ipv6, not --internal
 //	postrouting: oifname B ip saddr 127.0.0.0/8 masquerade  # localhost → port
 //	postrouting: oifname B iifname B ct status dnat masquerade  # hairpin
 //
@@ -77,6 +78,7 @@ type Network struct {
 	ID       string
 	Bridge   string
 	Subnet   netip.Prefix
+	Subnet6  netip.Prefix // zero: no IPv6
 	Internal bool
 }
 
@@ -130,7 +132,11 @@ func networkRules(n Network) []rule {
 	if n.Internal {
 		return append(rs, rule{chainForward, join(ifname(true, B, true), verdict(expr.VerdictDrop))})
 	}
-	return append(rs, rule{chainPostrouting, join(addrIn(true, n.Subnet), ifname(false, B, false), masquerade())})
+	rs = append(rs, rule{chainPostrouting, join(addrIn(true, n.Subnet), ifname(false, B, false), masquerade())})
+	if n.Subnet6.IsValid() {
+		rs = append(rs, rule{chainPostrouting, join(addr6In(true, n.Subnet6), ifname(false, B, false), masquerade())})
+	}
+	return rs
 }
 
 func portRules(ip netip.Addr, ports []Port) []rule {

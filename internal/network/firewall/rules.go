@@ -55,6 +55,26 @@ func addrIn(src bool, p netip.Prefix) []expr.Any {
 	)
 }
 
+// addr6In: ip6 saddr|daddr <prefix>.
+func addr6In(src bool, p netip.Prefix) []expr.Any {
+	off := uint32(24)
+	if src {
+		off = 8
+	}
+	mask := make([]byte, 16)
+	for i := range p.Bits() {
+		mask[i/8] |= 0x80 >> (i % 8)
+	}
+	net := p.Masked().Addr().As16()
+	return []expr.Any{
+		&expr.Meta{Key: expr.MetaKeyNFPROTO, Register: 1},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{unix.NFPROTO_IPV6}},
+		&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: off, Len: 16},
+		&expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: 16, Mask: mask, Xor: make([]byte, 16)},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: net[:]},
+	}
+}
+
 // ctBits: ct state|status & bits != 0.
 func ctBits(key expr.CtKey, bits uint32) []expr.Any {
 	mask := binary.NativeEndian.AppendUint32(nil, bits)
