@@ -12,8 +12,10 @@
 //	firewall.lock           serialises changes to strata's nftables table
 //	<network-id>/network.json   the Network record (atomicfile)
 //	<network-id>/ipam.json      addresses handed out, with their holders (ipam)
+//	<network-id>/ipam6.json     the same for IPv6 (--ipv6)
 //	<network-id>/lock           orders making/removing the bridge against attaching
 //	<network-id>/dns-<ifindex>.lock  held by the network's DNS server
+//	connections/<container-id>.json  network connect/disconnect of a container
 //
 // and under the run root, state that dies with the machine:
 //

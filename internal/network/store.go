@@ -17,7 +17,6 @@ import (
 	"github.com/strata-containers/strata/internal/atomicfile"
 	"github.com/strata-containers/strata/internal/errdefs"
 	"github.com/strata-containers/strata/internal/lockfile"
-	"github.com/strata-containers/strata/internal/network/ipam"
 )
 
 // Drivers.
@@ -367,18 +366,6 @@ func (s *Store) write(n Network) error {
 	return atomicfile.WriteFile(filepath.Join(s.dir(n.ID), "network.json"), data, 0o644)
 }
 
-// Allocator opens the address allocator of network n.
-func (s *Store) Allocator(n Network) (*ipam.Allocator, error) {
-	return ipam.Open(s.IPAMPath(n.ID), ipam.Pool{Subnet: n.Subnet, Gateway: n.Gateway, Range: n.IPRange})
-}
-
-// Allocator6 opens the IPv6 address allocator of network n.
-func (s *Store) Allocator6(n Network) (*ipam.Allocator, error) {
-	return ipam.Open(s.ipam6Path(n.ID), ipam.Pool{Subnet: n.Subnet6, Gateway: n.Gateway6})
-}
-
-func (s *Store) ipam6Path(id string) string { return filepath.Join(s.dir(id), "ipam6.json") }
-
 // IPAMPath is the allocation file of network id.
 func (s *Store) IPAMPath(id string) string { return filepath.Join(s.dir(id), "ipam.json") }
 
@@ -393,9 +380,4 @@ func orEmpty(m map[string]string) map[string]string {
 		return map[string]string{}
 	}
 	return m
-}
-
-// Endpoints returns the containers network n has addresses for.
-func (s *Store) Endpoints(n Network) (map[netip.Addr]ipam.Endpoint, error) {
-	return ipam.ReadEndpoints(s.IPAMPath(n.ID))
 }
