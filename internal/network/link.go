@@ -188,6 +188,25 @@ func configureInside6(h *netlink.Handle, link netlink.Link, v vethSpec) error {
 	return nil
 }
 
+// loUp brings up lo in the namespace at nsPath.
+func loUp(nsPath string) error {
+	ns, err := netns.GetFromPath(nsPath)
+	if err != nil {
+		return err
+	}
+	defer ns.Close()
+	h, err := netlink.NewHandleAt(ns)
+	if err != nil {
+		return err
+	}
+	defer h.Close()
+	lo, err := h.LinkByName("lo")
+	if err == nil {
+		err = h.LinkSetUp(lo)
+	}
+	return err
+}
+
 // delLink deletes a link of the host by name; one that is gone is fine.
 func delLink(name string) error {
 	link, err := netlink.LinkByName(name)

@@ -144,6 +144,11 @@ func (m *Manager) Setup(ctx context.Context, req Request) (st State, err error) 
 	if err := NewNamespace(st.NSPath); err != nil {
 		return st, err
 	}
+	if len(req.Attachments) == 0 { // disconnected from everything: lo alone
+		if err := loUp(st.NSPath); err != nil {
+			return st, err
+		}
+	}
 	for i, a := range req.Attachments {
 		ep, err := m.attach(ctx, req, a, i, st.NSPath)
 		if err != nil {
