@@ -147,8 +147,12 @@ func (e *Engine) inspectNetwork(m *network.Manager, n network.Network) NetworkIn
 	}
 	eps, _ := readEndpoints(m, n)
 	for ip, ep := range eps {
+		mac := ep.MAC // given with --mac-address, else derived from the address
+		if mac == "" {
+			mac = network.MACFor(ip).String()
+		}
 		out.Containers[ep.Container] = NetworkContainer{Name: ep.Name, EndpointID: ep.Container,
-			MacAddress: network.MACFor(ip).String(), IPv4Address: fmt.Sprintf("%s/%d", ip, n.Subnet.Bits())}
+			MacAddress: mac, IPv4Address: fmt.Sprintf("%s/%d", ip, n.Subnet.Bits())}
 	}
 	return out
 }

@@ -45,7 +45,7 @@ func (m *Manager) allocate(ctx context.Context, n Network, req Request, a Attach
 		return want, err
 	}
 	defer al.Close()
-	return al.Allocate(ctx, want, ipam.Endpoint{Container: req.ContainerID, Name: req.Name, Aliases: a.Aliases})
+	return al.Allocate(ctx, want, ipam.Endpoint{Container: req.ContainerID, Name: req.Name, Aliases: a.Aliases, MAC: a.MAC})
 }
 
 // release frees container id's addresses on n, IPv4 and IPv6.
