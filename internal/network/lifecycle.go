@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/strata-containers/strata/internal/errdefs"
 	"github.com/strata-containers/strata/internal/lockfile"
@@ -29,18 +31,81 @@ func (m *Manager) lockNetwork(ctx context.Context, id string) (func(), error) {
 	return func() { lk.Unlock(); lk.Close() }, nil
 }
 
-// ensureNetwork makes n's bridge and its rules if the bridge is missing.
-func (m *Manager) ensureNetwork(ctx context.Context, n Network) error {
+// hostLockPath serialises making bridges across every strata store of the
+// host: the check that a subnet is free and the bridge that takes it are
+// one step, so two stores starting at once never pick the same subnet.
+const hostLockPath = "/run/strata-bridges.lock"
+
+// ensureNetwork makes n's bridge and its rules if the bridge is missing,
+// and returns n as made (the default network may have moved to a free
+// subnet).
+func (m *Manager) ensureNetwork(ctx context.Context, n Network) (Network, error) {
+	if BridgeIndex(n) != 0 {
+		return n, nil
+	}
+	lk, err := lockfile.New(hostLockPath)
+	if err != nil {
+		return n, err
+	}
+	defer lk.Close()
+	if err := lk.LockContext(ctx); err != nil {
+		return n, err
+	}
+	defer lk.Unlock()
+	if n, err = m.freeSubnet(n); err != nil {
+		return n, err
+	}
 	made, err := ensureBridge(n)
 	if err != nil {
 		if made {
 			_ = removeBridge(n)
 		}
-		return err
+		return n, err
 	}
 	if !made {
-		return nil
+		return n, nil
 	}
+	return n, m.programNetwork(ctx, n)
+}
+
+// freeSubnet checks, before n's bridge is made, that no route of the host
+// covers n's subnet (another store's bridge, a VPN that came up). The
+// default network, which has no container while its bridge is missing,
+// moves to a free subnet; a user network's subnet is the user's, and the
+// overlap is an error.
+func (m *Manager) freeSubnet(n Network) (Network, error) {
+	routes, err := hostRoutes()
+	if err != nil {
+		return n, err
+	}
+	overlaps := func(p netip.Prefix) bool {
+		return slices.ContainsFunc(routes, func(r netip.Prefix) bool { return r.Overlaps(p) })
+	}
+	if !overlaps(n.Subnet) {
+		return n, nil
+	}
+	if n.Name != DefaultNetwork {
+		return n, errdefs.Conflict("subnet %s of network %s overlaps a route of the host", n.Subnet, n.Name)
+	}
+	others, err := m.list()
+	if err != nil {
+		return n, err
+	}
+	taken := routes
+	for _, o := range others {
+		if o.ID != n.ID && o.Subnet.IsValid() {
+			taken = append(taken, o.Subnet)
+		}
+	}
+	if n.Subnet, err = FreeSubnet(taken); err != nil {
+		return n, err
+	}
+	n.Gateway = n.Subnet.Addr().Next()
+	return n, m.write(n)
+}
+
+// programNetwork installs n's rules on its new bridge.
+func (m *Manager) programNetwork(ctx context.Context, n Network) error {
 	fw, err := m.firewall()
 	if err == nil {
 		err = fw.SetNetwork(ctx, firewall.Network{ID: n.ID, Bridge: n.Bridge, Subnet: n.Subnet, Subnet6: n.Subnet6, Internal: n.Internal})

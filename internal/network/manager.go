@@ -197,7 +197,7 @@ func (m *Manager) attach(ctx context.Context, req Request, a Attachment, index i
 		return Endpoint{}, err
 	}
 	defer unlock()
-	if err := m.ensureNetwork(ctx, n); err != nil {
+	if n, err = m.ensureNetwork(ctx, n); err != nil {
 		return Endpoint{}, err
 	}
 	ep := Endpoint{NetworkID: n.ID, NetworkName: n.Name, Bits: n.Subnet.Bits(), Gateway: n.Gateway,

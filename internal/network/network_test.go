@@ -194,3 +194,52 @@ func TestSweepReconcilesAfterACrash(t *testing.T) {
 		t.Fatalf("rules of %v or bridge %s left after network removal", owners, n.Bridge)
 	}
 }
+
+// TestDefaultNetworkMovesOffATakenSubnet takes the default network's
+// subnet with a bridge of its own (as another store would) before the
+// first container, and checks that the bridge is made on a free subnet.
+func TestDefaultNetworkMovesOffATakenSubnet(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: creates links, namespaces and nftables rules")
+	}
+	ctx := context.Background()
+	dir := t.TempDir()
+	m, err := NewManager(filepath.Join(dir, "networks"), filepath.Join(dir, "run"), "strata-mvtest", "mvtest")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.EphemeralDefaultBridge = true
+	n, err := m.Get(ctx, DefaultNetwork)
+	if err != nil {
+		t.Fatal(err)
+	}
+	squatter := &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: "st-mvsquat"}}
+	if err := netlink.LinkAdd(squatter); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = m.Teardown(ctx, "c1")
+		_ = netlink.LinkDel(squatter)
+		if l, err := netlink.LinkByName("strata-mvtest"); err == nil {
+			_ = netlink.LinkDel(l)
+		}
+	})
+	addr := &netlink.Addr{IPNet: ipNet(n.Gateway, n.Subnet.Bits())}
+	if err := netlink.AddrAdd(squatter, addr); err != nil {
+		t.Fatal(err)
+	}
+	if err := netlink.LinkSetUp(squatter); err != nil {
+		t.Fatal(err)
+	}
+	st, err := m.Setup(ctx, Request{ContainerID: "c1", Name: "c1", FilesDir: filepath.Join(dir, "files"),
+		Attachments: []Attachment{{Network: DefaultNetwork}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n.Subnet.Contains(st.Endpoints[0].IP) {
+		t.Fatalf("container got %s, in the taken subnet %s", st.Endpoints[0].IP, n.Subnet)
+	}
+	if moved, _ := m.Get(ctx, DefaultNetwork); moved.Subnet == n.Subnet || !moved.Subnet.Contains(st.Endpoints[0].IP) {
+		t.Fatalf("default network still on %s (container %s)", moved.Subnet, st.Endpoints[0].IP)
+	}
+}
