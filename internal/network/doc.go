@@ -17,7 +17,10 @@
 //	<network-id>/dns-<ifindex>.lock  held by the network's DNS server
 //	connections/<container-id>.json  network connect/disconnect of a container
 //
-// and under the run root, state that dies with the machine:
+// and /run/strata-bridges.lock, shared by every store of the host: held
+// while a bridge is made, after checking that its subnet is free.
+//
+// Under the run root, state that dies with the machine:
 //
 //	netns/<container-id>           the container's namespace, a bind mount
 //	networks/<container-id>.json   the container's State: endpoints, ports
