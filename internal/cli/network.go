@@ -87,6 +87,7 @@ func keyValues(vs []string) map[string]string {
 func (c *cli) newNetworkLsCommand() *cobra.Command {
 	var quiet, noTrunc bool
 	var tmpl string
+	filter := newFilterFlag()
 	cmd := &cobra.Command{
 		Use:     "ls [OPTIONS]",
 		Aliases: []string{"list"},
@@ -94,7 +95,7 @@ func (c *cli) newNetworkLsCommand() *cobra.Command {
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return c.withEngine(cmd.Context(), func(e *engine.Engine) error {
-				ns, err := e.NetworkList(cmd.Context())
+				ns, err := e.NetworkList(cmd.Context(), filter.f)
 				if err != nil {
 					return err
 				}
@@ -115,6 +116,7 @@ func (c *cli) newNetworkLsCommand() *cobra.Command {
 	}
 	fl := cmd.Flags()
 	fl.BoolVarP(&quiet, "quiet", "q", false, "Only display network IDs")
+	fl.VarP(filter, "filter", "f", `Provide filter values (e.g. "driver=bridge")`)
 	fl.BoolVar(&noTrunc, "no-trunc", false, "Do not truncate the output")
 	fl.StringVar(&tmpl, "format", "", formatHelp)
 	return cmd
@@ -190,6 +192,7 @@ func (c *cli) newNetworkInspectCommand() *cobra.Command {
 }
 
 func (c *cli) newNetworkRmCommand() *cobra.Command {
+	var force bool
 	cmd := &cobra.Command{
 		Use:     "rm NETWORK [NETWORK...]",
 		Aliases: []string{"remove"},
@@ -199,7 +202,11 @@ func (c *cli) newNetworkRmCommand() *cobra.Command {
 			return c.withEngine(cmd.Context(), func(e *engine.Engine) error {
 				var errs []string
 				for _, ref := range args {
-					if err := e.NetworkRemove(cmd.Context(), ref); err != nil {
+					err := e.NetworkRemove(cmd.Context(), ref)
+					if force && errdefs.IsNotFound(err) {
+						continue
+					}
+					if err != nil {
 						errs = append(errs, "Error response from daemon: "+err.Error())
 						continue
 					}
@@ -212,7 +219,7 @@ func (c *cli) newNetworkRmCommand() *cobra.Command {
 			})
 		},
 	}
-	cmd.Flags().BoolP("force", "f", false, "Do not error if the network does not exist")
+	cmd.Flags().BoolVarP(&force, "force", "f", false, "Do not error if the network does not exist")
 	return cmd
 }
 

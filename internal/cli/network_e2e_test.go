@@ -124,6 +124,9 @@ func TestUserNetworksResolveAndIsolate(t *testing.T) {
 	s := newNetworkStore(t)
 	s.ok(nil, "network", "create", "front")
 	s.ok(nil, "network", "create", "--subnet", "10.231.0.0/24", "back")
+	if got := s.ok(nil, "network", "ls", "-f", "type=custom", "--format", "{{.Name}} {{.Driver}}"); got != "back bridge\nfront bridge\n" {
+		t.Fatalf("network ls -f type=custom: %q", got)
+	}
 	s.ok(nil, "run", "-d", "--name", "web", "--network", "front", "--network-alias", "www", "busybox",
 		"sh", "-c", "mkdir /www && echo served-by-web > /www/index.html && exec httpd -f -p 80 -h /www")
 	for _, name := range []string{"web", "www"} {

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"net/netip"
 	"path/filepath"
+	"slices"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/strata-containers/strata/internal/config"
@@ -97,8 +99,12 @@ type NetworkContainer struct {
 	IPv6Address string
 }
 
-// NetworkList returns every network, by name.
-func (e *Engine) NetworkList(ctx context.Context) ([]NetworkInspect, error) {
+// NetworkList returns the networks that pass filters (docker's driver, id,
+// label, name, scope and type=custom|builtin), by name.
+func (e *Engine) NetworkList(ctx context.Context, filters Filters) ([]NetworkInspect, error) {
+	if err := filters.check("driver", "id", "label", "label!", "name", "scope", "type"); err != nil {
+		return nil, err
+	}
 	m, err := e.networks()
 	if err != nil {
 		return nil, err
@@ -109,9 +115,27 @@ func (e *Engine) NetworkList(ctx context.Context) ([]NetworkInspect, error) {
 	}
 	out := make([]NetworkInspect, 0, len(ns))
 	for _, n := range ns {
-		out = append(out, e.inspectNetwork(m, n))
+		if matchNetwork(filters, n) {
+			out = append(out, e.inspectNetwork(m, n))
+		}
 	}
 	return out, nil
+}
+
+func matchNetwork(f Filters, n network.Network) bool {
+	anyOf := func(key string, match func(v string) bool) bool {
+		return len(f[key]) == 0 || slices.ContainsFunc(f[key], match)
+	}
+	kind := "custom"
+	if n.Predefined() {
+		kind = "builtin"
+	}
+	return anyOf("driver", func(v string) bool { return v == n.Driver }) &&
+		anyOf("id", func(v string) bool { return strings.HasPrefix(n.ID, v) }) &&
+		anyOf("name", func(v string) bool { return strings.Contains(n.Name, v) }) &&
+		anyOf("scope", func(v string) bool { return v == "local" }) &&
+		anyOf("type", func(v string) bool { return v == kind }) &&
+		f.matchLabels(n.Labels)
 }
 
 // NetworkInspect returns the network ref names.
@@ -187,13 +211,13 @@ func (e *Engine) NetworkRemove(ctx context.Context, ref string) error {
 // NetworkPrune removes the user-defined networks no container is on, and
 // returns their names.
 func (e *Engine) NetworkPrune(ctx context.Context) ([]string, error) {
-	list, err := e.NetworkList(ctx)
+	list, err := e.NetworkList(ctx, Filters{"type": {"custom"}})
 	if err != nil {
 		return nil, err
 	}
 	var removed []string
 	for _, n := range list {
-		if n.Name == network.DefaultNetwork || n.Name == network.HostNetwork || n.Name == network.NoneNetwork || len(n.Containers) > 0 {
+		if len(n.Containers) > 0 {
 			continue
 		}
 		if err := e.NetworkRemove(ctx, n.ID); err == nil {
