@@ -5,15 +5,16 @@
 //
 // It owns no files: the caller gives it a lookup function (strata reads
 // the network's address allocations, package ipam) and the upstream
-// servers. It speaks UDP, which is what the C libraries of containers use
-// for queries that fit in 512 bytes; forwarded answers are relayed as
-// they come, truncation bit included, so a resolver that needs TCP for a
-// long answer retries against the upstream's reply semantics.
+// servers. It speaks UDP and, for resolvers that retry a truncated answer,
+// TCP; forwarded queries go upstream over the protocol they came on, and
+// answers are relayed byte for byte.
 package dns
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
+	"io"
 	"net"
 	"net/netip"
 	"strings"
@@ -29,29 +30,36 @@ import (
 // container's.
 type Lookup func(name string, from netip.Addr) []netip.Addr
 
-// Server answers on one UDP socket.
+// Server answers on a UDP socket and a TCP listener of one address.
 type Server struct {
 	conn      net.PacketConn
+	ln        net.Listener
 	lookup    Lookup
 	upstreams []string
 }
 
-// Listen binds addr (ip:port) for UDP.
+// reusePort lets the server of a bridge that was just removed still hold
+// the address for a moment when the bridge is made again.
+var reusePort = net.ListenConfig{Control: func(_, _ string, rc syscall.RawConn) error {
+	var serr error
+	err := rc.Control(func(fd uintptr) {
+		serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_REUSEPORT, 1)
+	})
+	return errors.Join(err, serr)
+}}
+
+// Listen binds addr (ip:port) for UDP and TCP.
 func Listen(addr string, lookup Lookup, upstreams []string) (*Server, error) {
-	// SO_REUSEPORT: the server of a bridge that was just removed may
-	// still hold the address for a moment when the bridge is made again.
-	lc := net.ListenConfig{Control: func(_, _ string, rc syscall.RawConn) error {
-		var serr error
-		err := rc.Control(func(fd uintptr) {
-			serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_REUSEPORT, 1)
-		})
-		return errors.Join(err, serr)
-	}}
-	c, err := lc.ListenPacket(context.Background(), "udp4", addr)
+	c, err := reusePort.ListenPacket(context.Background(), "udp4", addr)
 	if err != nil {
 		return nil, err
 	}
-	return &Server{conn: c, lookup: lookup, upstreams: upstreams}, nil
+	ln, err := reusePort.Listen(context.Background(), "tcp4", c.LocalAddr().String())
+	if err != nil {
+		c.Close()
+		return nil, err
+	}
+	return &Server{conn: c, ln: ln, lookup: lookup, upstreams: upstreams}, nil
 }
 
 // Addr is the address the server listens on.
@@ -62,7 +70,9 @@ func (s *Server) Serve(ctx context.Context) error {
 	go func() {
 		<-ctx.Done()
 		s.conn.Close()
+		s.ln.Close()
 	}()
+	go s.serveTCP()
 	buf := make([]byte, 4096)
 	for {
 		n, from, err := s.conn.ReadFrom(buf)
@@ -73,36 +83,83 @@ func (s *Server) Serve(ctx context.Context) error {
 			continue
 		}
 		q := append([]byte(nil), buf[:n]...)
-		go s.answer(q, from)
+		go func() {
+			if resp := s.resolve(q, clientAddr(from), "udp"); resp != nil {
+				_, _ = s.conn.WriteTo(resp, from)
+			}
+		}()
 	}
 }
 
-func (s *Server) answer(q []byte, from net.Addr) {
+// serveTCP answers length-prefixed queries on TCP connections (what a
+// resolver retries with when an answer came back truncated).
+func (s *Server) serveTCP() {
+	for {
+		c, err := s.ln.Accept()
+		if err != nil {
+			return
+		}
+		go func() {
+			defer c.Close()
+			for {
+				_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+				q, err := readMsg(c)
+				if err != nil {
+					return
+				}
+				resp := s.resolve(q, clientAddr(c.RemoteAddr()), "tcp")
+				if resp == nil || writeMsg(c, resp) != nil {
+					return
+				}
+			}
+		}()
+	}
+}
+
+func readMsg(r io.Reader) ([]byte, error) {
+	var n [2]byte
+	if _, err := io.ReadFull(r, n[:]); err != nil {
+		return nil, err
+	}
+	msg := make([]byte, binary.BigEndian.Uint16(n[:]))
+	_, err := io.ReadFull(r, msg)
+	return msg, err
+}
+
+func writeMsg(w io.Writer, msg []byte) error {
+	_, err := w.Write(append(binary.BigEndian.AppendUint16(nil, uint16(len(msg))), msg...))
+	return err
+}
+
+func clientAddr(a net.Addr) netip.Addr {
+	if ap, err := netip.ParseAddrPort(a.String()); err == nil {
+		return ap.Addr().Unmap()
+	}
+	return netip.Addr{}
+}
+
+// resolve returns the response to query q: the network's own answer,
+// the upstream's (over network, "udp" or "tcp"), or SERVFAIL; nil for a
+// query it cannot parse.
+func (s *Server) resolve(q []byte, client netip.Addr, network string) []byte {
 	var p dnsmessage.Parser
 	h, err := p.Start(q)
 	if err != nil {
-		return
+		return nil
 	}
 	qs, err := p.AllQuestions()
 	if err != nil || len(qs) != 1 {
-		return
+		return nil
 	}
 	name := strings.ToLower(strings.TrimSuffix(qs[0].Name.String(), "."))
-	var client netip.Addr
-	if ua, ok := from.(*net.UDPAddr); ok {
-		client, _ = netip.AddrFromSlice(ua.IP.To4())
+	if addrs := s.lookup(name, client); len(addrs) > 0 {
+		resp, _ := reply(h, qs[0], addrs)
+		return resp
 	}
-	addrs := s.lookup(name, client)
-	if len(addrs) == 0 {
-		if !s.forward(q, from) {
-			_, _ = s.conn.WriteTo(failure(h, qs[0]), from)
-		}
-		return
+	if resp := s.forward(q, network); resp != nil {
+		return resp
 	}
-	resp, err := reply(h, qs[0], addrs)
-	if err == nil {
-		_, _ = s.conn.WriteTo(resp, from)
-	}
+	return failure(h, qs[0])
 }
 
 // reply answers a question about a name of the network: its A or AAAA
@@ -146,26 +203,30 @@ func failure(h dnsmessage.Header, q dnsmessage.Question) []byte {
 	return out
 }
 
-// forward relays a query to the first upstream that answers, and reports
-// whether one did.
-func (s *Server) forward(q []byte, from net.Addr) bool {
+// forward relays a query to the first upstream that answers, over
+// network ("udp" or "tcp"), and returns its answer.
+func (s *Server) forward(q []byte, network string) []byte {
 	for _, up := range s.upstreams {
-		c, err := net.Dial("udp", net.JoinHostPort(up, "53"))
+		c, err := net.DialTimeout(network, net.JoinHostPort(up, "53"), 3*time.Second)
 		if err != nil {
 			continue
 		}
 		_ = c.SetDeadline(time.Now().Add(3 * time.Second))
-		buf := make([]byte, 4096)
-		_, err = c.Write(q)
-		var n int
-		if err == nil {
+		var resp []byte
+		if network == "tcp" {
+			if err = writeMsg(c, q); err == nil {
+				resp, err = readMsg(c)
+			}
+		} else if _, err = c.Write(q); err == nil {
+			buf := make([]byte, 4096)
+			var n int
 			n, err = c.Read(buf)
+			resp = buf[:n]
 		}
 		c.Close()
 		if err == nil {
-			_, _ = s.conn.WriteTo(buf[:n], from)
-			return true
+			return resp
 		}
 	}
-	return false
+	return nil
 }

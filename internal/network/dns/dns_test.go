@@ -34,4 +34,11 @@ func TestAnswersNamesOfTheNetwork(t *testing.T) {
 	if addrs, err := r.LookupNetIP(ctx, "ip4", "nosuchname.invalid"); err == nil {
 		t.Fatalf("an unknown name with no upstream resolved to %v", addrs)
 	}
+	overTCP := &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, "tcp", s.Addr().String())
+	}}
+	addrs, err = overTCP.LookupNetIP(ctx, "ip4", "web")
+	if err != nil || len(addrs) != 1 || addrs[0] != web {
+		t.Fatalf("web over TCP: %v, %v; want %s", addrs, err, web)
+	}
 }
