@@ -143,6 +143,12 @@ func TestUserNetworksResolveAndIsolate(t *testing.T) {
 	if strings.Contains(r.stdout, "served-by-web") || !strings.Contains(r.stdout+r.stderr, "NXDOMAIN") {
 		t.Fatalf("a container on another network resolved or reached web (%s):\n%s%s", ip, r.stdout, r.stderr)
 	}
+	// Nor can it ask front's DNS server directly.
+	gw := strings.TrimSpace(s.ok(nil, "network", "inspect", "-f", "{{range .IPAM.Config}}{{.Gateway}}{{end}}", "front"))
+	r = s.run(nil, "run", "--rm", "--network", "back", "busybox", "nslookup", "web", gw)
+	if strings.Contains(r.stdout, ip) {
+		t.Fatalf("a container on another network resolved web through front's server %s:\n%s", gw, r.stdout)
+	}
 	if out := s.ok(nil, "run", "--rm", "--network", "back", "busybox", "ip", "-4", "-o", "addr", "show", "eth0"); !strings.Contains(out, "10.231.0.") {
 		t.Fatalf("address on --subnet 10.231.0.0/24: %s", out)
 	}

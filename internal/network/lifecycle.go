@@ -108,7 +108,11 @@ func (m *Manager) freeSubnet(n Network) (Network, error) {
 func (m *Manager) programNetwork(ctx context.Context, n Network) error {
 	fw, err := m.firewall()
 	if err == nil {
-		err = fw.SetNetwork(ctx, firewall.Network{ID: n.ID, Bridge: n.Bridge, Subnet: n.Subnet, Subnet6: n.Subnet6, Internal: n.Internal})
+		fn := firewall.Network{ID: n.ID, Bridge: n.Bridge, Subnet: n.Subnet, Subnet6: n.Subnet6, Internal: n.Internal}
+		if n.Name != DefaultNetwork {
+			fn.Gateway = n.Gateway
+		}
+		err = fw.SetNetwork(ctx, fn)
 	}
 	if err != nil {
 		_ = removeBridge(n)

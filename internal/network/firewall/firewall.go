@@ -2,8 +2,9 @@
 // table, `table inet strata`, programmed through netlink
 // (github.com/google/nftables; nothing shells out to nft).
 //
-// The table has four base chains: forward (filter), prerouting and output
-// (dstnat: published ports) and postrouting (srcnat: masquerade). Every rule
+// The table has five base chains: forward and input (filter), prerouting
+// and output (dstnat: published ports) and postrouting (srcnat:
+// masquerade). Every rule
 // carries a comment naming its owner, "strata <scope> net <network-id>" or
 // "strata <scope> ctr <container-id>" (the scope names the store, as several
 // roots may share a host), and is only ever removed by owner, so:
@@ -29,6 +30,10 @@
 //	postrouting: ip6 saddr S6 oifname != B masquerade        # --ipv6, not --internal
 //	postrouting: oifname B ip saddr 127.0.0.0/8 masquerade  # localhost → port
 //	postrouting: oifname B iifname B ct status dnat masquerade  # hairpin
+//
+// and, for a network with an embedded DNS server on its gateway G:
+//
+//	input: ip daddr G iifname != B iifname != lo udp|tcp dport 53 drop
 //
 // A published port (container C with address A):
 //
@@ -70,7 +75,9 @@ var (
 		Hooknum: nftables.ChainHookOutput, Priority: nftables.ChainPriorityNATDest}
 	chainPostrouting = &nftables.Chain{Name: "postrouting", Table: table, Type: nftables.ChainTypeNAT,
 		Hooknum: nftables.ChainHookPostrouting, Priority: nftables.ChainPriorityNATSource}
-	chains = []*nftables.Chain{chainForward, chainPrerouting, chainOutput, chainPostrouting}
+	chainInput = &nftables.Chain{Name: "input", Table: table, Type: nftables.ChainTypeFilter,
+		Hooknum: nftables.ChainHookInput, Priority: nftables.ChainPriorityFilter}
+	chains = []*nftables.Chain{chainForward, chainPrerouting, chainOutput, chainPostrouting, chainInput}
 )
 
 // Network is what the rules of a bridge network need.
@@ -79,6 +86,7 @@ type Network struct {
 	Bridge   string
 	Subnet   netip.Prefix
 	Subnet6  netip.Prefix // zero: no IPv6
+	Gateway  netip.Addr   // where the network's DNS server listens; zero: none
 	Internal bool
 }
 
@@ -128,6 +136,13 @@ func networkRules(n Network) []rule {
 		{chainForward, join(ifname(false, B, true), verdict(expr.VerdictDrop))},
 		{chainPostrouting, join(ifname(false, B, true), addrIn(true, netip.MustParsePrefix("127.0.0.0/8")), masquerade())},
 		{chainPostrouting, join(ifname(false, B, true), ifname(true, B, true), dnatted(), masquerade())},
+	}
+	if n.Gateway.IsValid() {
+		// The network's DNS server answers its own containers only.
+		for _, proto := range []string{"udp", "tcp"} {
+			rs = append(rs, rule{chainInput, join(addrIn(false, netip.PrefixFrom(n.Gateway, 32)),
+				ifname(true, B, false), ifname(true, "lo", false), dport(proto, 53), verdict(expr.VerdictDrop))})
+		}
 	}
 	if n.Internal {
 		return append(rs, rule{chainForward, join(ifname(true, B, true), verdict(expr.VerdictDrop))})
