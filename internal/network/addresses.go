@@ -3,8 +3,10 @@ package network
 import (
 	"context"
 	"net/netip"
+	"os"
 	"path/filepath"
 
+	"github.com/strata-containers/strata/internal/atomicfile"
 	"github.com/strata-containers/strata/internal/errdefs"
 	"github.com/strata-containers/strata/internal/network/ipam"
 )
@@ -75,4 +77,15 @@ func (m *Manager) allocate6(ctx context.Context, n Network, req Request, a Attac
 	}
 	defer al.Close()
 	return al.Allocate(ctx, netip.Addr{}, ipam.Endpoint{Container: req.ContainerID, Name: req.Name, Aliases: a.Aliases})
+}
+
+// replaceFile writes path through a temporary file and a rename, without
+// fsync: for run-root state and allocations, which only matter while the
+// machine runs (a process crash cannot lose what the page cache holds).
+func replaceFile(path string, data []byte) error {
+	tmp := filepath.Join(filepath.Dir(path), atomicfile.TempPrefix+filepath.Base(path))
+	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
 }

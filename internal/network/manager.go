@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"sync"
 
-	"github.com/strata-containers/strata/internal/atomicfile"
 	"github.com/strata-containers/strata/internal/errdefs"
 	"github.com/strata-containers/strata/internal/network/firewall"
 )
@@ -118,7 +117,9 @@ func (m *Manager) writeState(st State) error {
 	if err != nil {
 		return err
 	}
-	return atomicfile.WriteFile(m.statePath(st.ContainerID), data, 0o644)
+	// Replaced by rename, without fsync: the run root's state means
+	// nothing after a machine crash, and a process crash cannot lose it.
+	return replaceFile(m.statePath(st.ContainerID), data)
 }
 
 // Setup gives a container a new network namespace attached to req's
