@@ -65,6 +65,7 @@ type createFlags struct {
 	mounts                                             mountFlags
 	limits                                             limitFlags // limits_flags.go
 	tty                                                ttyFlags   // attach.go
+	net                                                netFlags   // network.go
 }
 
 func (f *createFlags) register(fl *pflag.FlagSet) {
@@ -89,10 +90,11 @@ func (f *createFlags) register(fl *pflag.FlagSet) {
 	fl.BoolVar(&f.rm, "rm", false, "Automatically remove the container and its associated anonymous volumes when it exits")
 	fl.BoolVar(&f.privileged, "privileged", false, "Give extended privileges to this container")
 	fl.BoolVar(&f.readOnly, "read-only", false, "Mount the container's root filesystem as read only")
-	fl.StringVar(&f.network, "network", "", "Connect a container to a network (none, host)")
+	fl.StringVar(&f.network, "network", "", "Connect a container to a network (bridge, host, none, container:<name|id>, <network>)")
 	f.mounts.register(fl)
 	f.limits.register(fl)
 	f.tty.register(fl)
+	f.net.register(fl)
 }
 
 // options turns the flags and arguments (IMAGE [COMMAND] [ARG...]) into
@@ -104,6 +106,7 @@ func (f *createFlags) options(cmd *cobra.Command, args []string, lookupEnv func(
 		AutoRemove: f.rm, Privileged: f.privileged, ReadOnly: f.readOnly,
 		CPUShares: f.cpuShares, PidsLimit: f.pidsLimit, Labels: map[string]string{},
 		MountOptions: f.mounts.options(),
+		Network:      f.net.options(),
 	}
 	if cmd.Flags().Changed("entrypoint") {
 		o.EntrypointSet = true

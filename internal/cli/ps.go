@@ -112,7 +112,7 @@ func (r psRow) CreatedAt() string  { return r.c.Created.Local().Format("2006-01-
 func (r psRow) RunningFor() string { return format.Since(r.c.Created, now()) }
 func (r psRow) Status() string     { return r.c.Status }
 func (r psRow) State() string      { return r.c.State }
-func (r psRow) Ports() string      { return "" }
+func (r psRow) Ports() string      { return portsText(r.c.Ports) }
 func (r psRow) Size() string       { return psSize(r.c) }
 func (r psRow) Names() string {
 	names := make([]string, len(r.c.Names))

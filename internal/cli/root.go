@@ -82,6 +82,7 @@ func NewRootCommand(s Streams, lookupEnv func(string) (string, bool)) *cobra.Com
 		c.newHistoryCommand("history"), c.newImportCommand("import"), c.newInspectCommand(),
 		c.newLoadCommand("load"), c.newRemoveCommand("rmi"), c.newSaveCommand("save"),
 		c.newTagCommand("tag"), c.newVolumeCommand(),
+		c.newNetworkCommand(), c.newPortCommand(),
 	)
 	c.addRegistryCommands(root, lookupEnv)
 	root.AddCommand(c.containerCommands(lookupEnv)...)

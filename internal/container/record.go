@@ -23,6 +23,8 @@ type Record struct {
 	LogPath    string     `json:"LogPath"`
 	// Mounts: volumes, binds and tmpfs mounts, resolved at creation.
 	MountList
+
+	NetworkingConfig NetworkingConfig `json:"NetworkingConfig"`
 }
 
 // Config is the container's configuration as docker's Config shows it.
@@ -45,6 +47,7 @@ type Config struct {
 	AttachStdout bool `json:"AttachStdout"`
 	AttachStderr bool `json:"AttachStderr"`
 	ImageVolumes
+	ConfigNetwork
 }
 
 // HostConfig is how the container runs on this host (docker's HostConfig).
@@ -63,6 +66,7 @@ type HostConfig struct {
 	RestartPolicy  monitor.RestartPolicy `json:"RestartPolicy"`
 	MountConfig
 	Limits
+	HostNetworkConfig
 }
 
 // LogConfig names the log driver and its options.

@@ -88,6 +88,7 @@ type ContainerCreateOptions struct {
 	Tty, OpenStdin, StdinOnce               bool
 	AttachStdin, AttachStdout, AttachStderr bool
 	RestartPolicy                           monitor.RestartPolicy
+	Network                                 NetworkOptions // network_container.go
 }
 
 func (o ContainerCreateOptions) process() spec.Process {
@@ -117,6 +118,9 @@ func (e *Engine) ContainerCreate(ctx context.Context, opts ContainerCreateOption
 	}
 	rec := newRecord(opts, d)
 	if err := e.resolveMounts(ctx, &rec, opts.MountOptions, d.config.Config.Volumes); err != nil {
+		return "", err
+	}
+	if err := e.applyNetworkOptions(ctx, &rec, opts.Network, d.config.Config.ExposedPorts); err != nil {
 		return "", err
 	}
 	rec.Path, rec.Args = argv[0], argv[1:]
@@ -164,8 +168,7 @@ func newRecord(opts ContainerCreateOptions, d *imageData) container.Record {
 		},
 	}
 	if rec.HostConfig.NetworkMode == "" {
-		// No bridge yet: a new network namespace with only lo, honestly named.
-		rec.HostConfig.NetworkMode = "none"
+		rec.HostConfig.NetworkMode = "bridge"
 	}
 	for k, v := range cfg.Labels {
 		rec.Config.Labels[k] = v
@@ -209,7 +212,7 @@ func generateSpec(rec container.Record, user spec.User) (*specs.Spec, error) {
 			Entrypoint: append([]string{rec.Path}, rec.Args...), EntrypointSet: true,
 			Env: rec.Config.Env, WorkingDir: rec.Config.WorkingDir,
 		}),
-		spec.WithNetwork(h.NetworkMode),
+		spec.WithNetwork(specNetworkMode(h.NetworkMode)),
 		spec.WithCapabilities(h.CapAdd, h.CapDrop),
 		spec.WithPrivileged(h.Privileged),
 		spec.WithReadonlyRootfs(h.ReadonlyRootfs),
@@ -327,6 +330,9 @@ func (e *Engine) prepareBundle(ctx context.Context, c container.Container) (cfg 
 		return cfg, err
 	}
 	terminal(&cfg, s, c.Record)
+	if err := e.setupContainerNetwork(ctx, c, s); err != nil {
+		return cfg, err
+	}
 	return cfg, writeSpec(filepath.Join(cfg.Bundle, "config.json"), s)
 }
 

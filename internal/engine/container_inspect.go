@@ -33,6 +33,7 @@ type ContainerInspect struct {
 	GraphDriver     GraphDriverData
 	Mounts          []MountPoint
 	Config          container.Config
+	NetworkSettings *NetworkSettings // network_inspect.go
 }
 
 // ContainerState is the State of a container's inspect.
@@ -79,6 +80,7 @@ func (e *Engine) ContainerInspect(ctx context.Context, ref string) (ContainerIns
 		Platform: "linux", RestartCount: st.RestartCount, ExecIDs: nil, HostConfig: c.HostConfig, Mounts: inspectMounts(c.Record), Config: c.Config,
 		GraphDriver: GraphDriverData{Name: e.layers.Driver(), Data: map[string]string{}},
 	}
+	e.inspectContainerNetwork(c, &out)
 	if out.Args == nil {
 		out.Args = []string{}
 	}

@@ -28,6 +28,7 @@ type ContainerSummary struct {
 	// SizeRw and SizeRootFs are filled with ContainerListOptions.Size:
 	// the writable layer's bytes, and those plus the image's.
 	SizeRw, SizeRootFs int64
+	Ports              []PortMapping // published, while running (network_inspect.go)
 }
 
 // ContainerListOptions are the options of ps.
@@ -74,6 +75,7 @@ func (e *Engine) ContainerList(ctx context.Context, opts ContainerListOptions) (
 		if opts.Size {
 			e.containerSizes(ctx, c, &out[len(out)-1])
 		}
+		out[len(out)-1].Ports = e.runningPorts(c)
 	}
 	return out, nil
 }

@@ -189,6 +189,9 @@ func (e *Engine) teardown(ctx context.Context, id string) error {
 	if err := rt.Delete(ctx, id, true); err != nil && !errdefs.IsNotFound(err) {
 		return fmt.Errorf("removing container %s: %w", id, err)
 	}
+	if err := e.teardownContainerNetwork(ctx, id); err != nil {
+		return err
+	}
 	bundle := e.bundle(id)
 	if err := mount.UnmountAll(bundle + "/rootfs"); err != nil {
 		return err

@@ -67,6 +67,7 @@ type Engine struct {
 	// through imageUsers, and their writable layers keep their parents.
 	containers *container.Store
 	volumes    *volume.Store // in use by the containers whose records name them
+	net        netState      // networks, opened on first use (network.go)
 
 	// imageUsers is the hook through which containers keep their images:
 	// removal refuses to delete an image in use ("image is being used by
