@@ -60,6 +60,7 @@ type createFlags struct {
 	rm, privileged, readOnly                           bool
 	cidfile                                            string
 	mounts                                             mountFlags
+	devices                                            deviceListFlag
 }
 
 func (f *createFlags) register(fl *pflag.FlagSet) {
@@ -85,6 +86,7 @@ func (f *createFlags) register(fl *pflag.FlagSet) {
 	fl.BoolVar(&f.privileged, "privileged", false, "Give extended privileges to this container")
 	fl.BoolVar(&f.readOnly, "read-only", false, "Mount the container's root filesystem as read only")
 	fl.StringVar(&f.network, "network", "", "Connect a container to a network (none, host)")
+	fl.Var(&f.devices, "device", "Add a host device to the container")
 	f.mounts.register(fl)
 }
 
@@ -96,7 +98,7 @@ func (f *createFlags) options(cmd *cobra.Command, args []string, lookupEnv func(
 		Hostname: f.hostname, NetworkMode: f.network, CapAdd: f.capAdd.values, CapDrop: f.capDrop.values,
 		AutoRemove: f.rm, Privileged: f.privileged, ReadOnly: f.readOnly,
 		CPUShares: f.cpuShares, PidsLimit: f.pidsLimit, Labels: map[string]string{},
-		MountOptions: f.mounts.options(),
+		MountOptions: f.mounts.options(), Devices: f.devices.devices,
 	}
 	if cmd.Flags().Changed("entrypoint") {
 		o.EntrypointSet = true

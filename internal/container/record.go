@@ -52,6 +52,8 @@ type HostConfig struct {
 	PidsLimit      int64     `json:"PidsLimit"`
 	LogConfig      LogConfig `json:"LogConfig"`
 	MountConfig
+
+	Devices []DeviceMapping `json:"Devices"` // --device (devices.go)
 }
 
 // LogConfig names the log driver and its options.

@@ -83,6 +83,8 @@ type ContainerCreateOptions struct {
 	CPUShares     int64
 	PidsLimit     int64
 	MountOptions  // -v, --mount, --tmpfs, --volumes-from
+
+	Devices []container.DeviceMapping // --device
 }
 
 func (o ContainerCreateOptions) process() spec.Process {
@@ -152,7 +154,7 @@ func newRecord(opts ContainerCreateOptions, d *imageData) container.Record {
 			AutoRemove: opts.AutoRemove, Privileged: opts.Privileged, ReadonlyRootfs: opts.ReadOnly,
 			NetworkMode: opts.NetworkMode, CapAdd: opts.CapAdd, CapDrop: opts.CapDrop,
 			Memory: opts.Memory, NanoCPUs: opts.NanoCPUs, CPUShares: opts.CPUShares, PidsLimit: opts.PidsLimit,
-			LogConfig: container.LogConfig{Type: "json-file", Config: map[string]string{}},
+			LogConfig: container.LogConfig{Type: "json-file", Config: map[string]string{}}, Devices: opts.Devices,
 		},
 	}
 	if rec.HostConfig.NetworkMode == "" {
@@ -206,6 +208,7 @@ func generateSpec(rec container.Record, user spec.User) (*specs.Spec, error) {
 		spec.WithResources(spec.Resources{Memory: h.Memory, NanoCPUs: h.NanoCPUs, CPUShares: h.CPUShares, PidsLimit: h.PidsLimit}),
 		spec.WithUser(user),
 		spec.WithMounts(specMounts(rec)),
+		deviceOpt(h),
 	)
 }
 
