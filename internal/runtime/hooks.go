@@ -136,6 +136,7 @@ func runCreateHooks(ctx context.Context, c *container, spec *specs.Spec) error {
 	}
 	// Prestart is the deprecated form of createRuntime and runs first.
 	st := hookState(&c.rec, specs.StateCreated)
+	//lint:ignore SA1019 deprecated, but specs (and runtime-tools) still use it
 	if err := runHooks(ctx, "prestart", spec.Hooks.Prestart, st); err != nil {
 		return err
 	}
@@ -144,6 +145,7 @@ func runCreateHooks(ctx context.Context, c *container, spec *specs.Spec) error {
 
 // needsCreateHooks tells the init whether to stop for the runtime's hooks.
 func needsCreateHooks(spec *specs.Spec) bool {
+	//lint:ignore SA1019 see runCreateHooks
 	return spec.Hooks != nil && len(spec.Hooks.Prestart)+len(spec.Hooks.CreateRuntime) > 0
 }
 

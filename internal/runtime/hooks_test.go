@@ -34,6 +34,7 @@ func TestHooksOrderStateAndNamespaces(t *testing.T) {
 			`echo "` + name + ` ${s%%\"*} $HOOKVAR $ns" >> ` + logPath
 	}
 	spec.Hooks = &specs.Hooks{
+		//lint:ignore SA1019 runtimes must still run prestart hooks
 		Prestart:        []specs.Hook{shHook(bundle, record("prestart", log))},
 		CreateRuntime:   []specs.Hook{shHook(bundle, record("createRuntime", log))},
 		CreateContainer: []specs.Hook{shHook(bundle, record("createContainer", log))},
@@ -88,6 +89,7 @@ func TestHookTimeoutKills(t *testing.T) {
 	one := 1
 	h := shHook(bundle, "echo $$ > "+pidFile+"; exec sleep 1000")
 	h.Timeout = &one
+	//lint:ignore SA1019 runtimes must still run prestart hooks
 	spec.Hooks = &specs.Hooks{Prestart: []specs.Hook{h}}
 	writeSpec(t, bundle, spec)
 	id := newID(t)
