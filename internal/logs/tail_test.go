@@ -138,3 +138,34 @@ func TestLinesBackward(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkReadTail compares `logs --tail 10` with reading the whole of a
+// 40 MB log (200 000 entries): go test -bench ReadTail -benchtime=3x.
+func BenchmarkReadTail(b *testing.B) {
+	path := filepath.Join(b.TempDir(), "log")
+	w, err := NewWriter(path, WriterOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	s := w.Stream("stdout")
+	line := []byte(strings.Repeat("x", 150) + "\n")
+	for i := 0; i < 200000; i++ {
+		s.Write(line)
+	}
+	s.Close()
+	w.Close()
+	for _, bc := range []struct {
+		name string
+		tail int
+	}{{"tail10", 10}, {"all", -1}} {
+		b.Run(bc.name, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				n := 0
+				err := Read(context.Background(), path, ReadOptions{Tail: bc.tail}, func(Entry) error { n++; return nil })
+				if err != nil || n == 0 {
+					b.Fatal(n, err)
+				}
+			}
+		})
+	}
+}
