@@ -70,6 +70,6 @@ for t in $tests; do
 	s=$(grep -c '^ok.*# *SKIP' <<<"$out" || true)
 	pass=$((pass + p - s)) fail=$((fail + f)) skip=$((skip + s))
 	printf '%-40s pass %3d fail %3d skip %3d\n' "$t" "$((p - s))" "$f" "$s"
-	if [ -n "${VERBOSE:-}" ]; then grep "^not ok" <<<"$out" | head -5 || true; head -3 "$work/$t.err"; fi
+	if [ -n "${VERBOSE:-}" ]; then grep -A8 "^not ok" <<<"$out" || true; head -3 "$work/$t.err"; fi
 done
 echo "runtime-tools validation: $pass of $((pass + fail)) assertions pass ($skip skipped)"

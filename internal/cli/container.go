@@ -66,6 +66,7 @@ type createFlags struct {
 	limits                                             limitFlags // limits_flags.go
 	tty                                                ttyFlags   // attach.go
 	net                                                netFlags   // network.go
+	devices                                            deviceListFlag
 }
 
 func (f *createFlags) register(fl *pflag.FlagSet) {
@@ -91,6 +92,7 @@ func (f *createFlags) register(fl *pflag.FlagSet) {
 	fl.BoolVar(&f.privileged, "privileged", false, "Give extended privileges to this container")
 	fl.BoolVar(&f.readOnly, "read-only", false, "Mount the container's root filesystem as read only")
 	fl.StringVar(&f.network, "network", "", "Connect a container to a network (bridge, host, none, container:<name|id>, <network>)")
+	fl.Var(&f.devices, "device", "Add a host device to the container")
 	f.mounts.register(fl)
 	f.limits.register(fl)
 	f.tty.register(fl)
@@ -107,6 +109,7 @@ func (f *createFlags) options(cmd *cobra.Command, args []string, lookupEnv func(
 		CPUShares: f.cpuShares, PidsLimit: f.pidsLimit, Labels: map[string]string{},
 		MountOptions: f.mounts.options(),
 		Network:      f.net.options(),
+		Devices:      f.devices.devices,
 	}
 	if cmd.Flags().Changed("entrypoint") {
 		o.EntrypointSet = true

@@ -72,7 +72,7 @@ func writeDiskUsage(w io.Writer, du engine.DiskUsage, tmpl string, verbose bool)
 	}
 	rows := []any{
 		&dfRow{kind: "Images", total: len(du.Images), active: active, size: du.LayersSize, reclaim: du.ImagesReclaimable, percent: true},
-		&dfRow{kind: "Containers", percent: true},
+		containersDFRow(du.Containers),
 		volumesDFRow(du.Volumes),
 		&dfRow{kind: "Build Cache"},
 	}
@@ -100,7 +100,9 @@ func writeDiskUsageVerbose(w io.Writer, du engine.DiskUsage, tmpl string) error 
 		if err != nil {
 			return err
 		}
-		data := struct{ Images, Containers, Volumes, BuildCache []any }{Images: dfImageRows(du, false), Volumes: dfVolumeRows(du.Volumes)}
+		data := struct{ Images, Containers, Volumes, BuildCache []any }{
+			Images: dfImageRows(du, false), Containers: dfContainerRows(du.Containers, false), Volumes: dfVolumeRows(du.Volumes),
+		}
 		return t.Execute(w, data)
 	}
 	sections := []struct {
@@ -110,7 +112,7 @@ func writeDiskUsageVerbose(w io.Writer, du engine.DiskUsage, tmpl string) error 
 		rows   []any
 	}{
 		{"Images space usage:\n\n", dfImageTableFormat, imageHeader, dfImageRows(du, true)},
-		{"\nContainers space usage:\n\n", dfContainerTableFormat, dfContainerHeader, nil},
+		{"\nContainers space usage:\n\n", dfContainerTableFormat, dfContainerHeader, dfContainerRows(du.Containers, true)},
 		{"\nLocal Volumes space usage:\n\n", dfVolumeTableFormat, dfVolumeHeader, dfVolumeRows(du.Volumes)},
 		{"\nBuild cache usage: 0B\n\n", dfBuildCacheTableFormat, dfBuildCacheHeader, nil},
 	}

@@ -52,6 +52,7 @@ func (c *cli) newSystemInfoCommand() *cobra.Command {
 					return err
 				}
 				d := infoData{
+					Containers: info.Containers, ContainersRunning: info.Running, ContainersPaused: info.Paused, ContainersStopped: info.Stopped,
 					Images: info.Images, Driver: info.Driver, KernelVersion: info.KernelVersion,
 					OperatingSystem: info.OperatingSystem, OSType: info.OSType, Architecture: info.Architecture,
 					NCPU: info.CPUs, MemTotal: info.MemTotal, Name: info.Name,

@@ -67,6 +67,7 @@ type HostConfig struct {
 	MountConfig
 	Limits
 	HostNetworkConfig
+	Devices []DeviceMapping `json:"Devices"` // --device (devices.go)
 }
 
 // LogConfig names the log driver and its options.

@@ -88,7 +88,8 @@ type ContainerCreateOptions struct {
 	Tty, OpenStdin, StdinOnce               bool
 	AttachStdin, AttachStdout, AttachStderr bool
 	RestartPolicy                           monitor.RestartPolicy
-	Network                                 NetworkOptions // network_container.go
+	Network                                 NetworkOptions            // network_container.go
+	Devices                                 []container.DeviceMapping // --device
 }
 
 func (o ContainerCreateOptions) process() spec.Process {
@@ -164,7 +165,7 @@ func newRecord(opts ContainerCreateOptions, d *imageData) container.Record {
 			AutoRemove: opts.AutoRemove, Privileged: opts.Privileged, ReadonlyRootfs: opts.ReadOnly,
 			NetworkMode: opts.NetworkMode, CapAdd: opts.CapAdd, CapDrop: opts.CapDrop,
 			Memory: opts.Memory, NanoCPUs: opts.NanoCPUs, CPUShares: opts.CPUShares, PidsLimit: opts.PidsLimit,
-			LogConfig: container.LogConfig{Type: "json-file", Config: map[string]string{}},
+			LogConfig: container.LogConfig{Type: "json-file", Config: map[string]string{}}, Devices: opts.Devices,
 		},
 	}
 	if rec.HostConfig.NetworkMode == "" {
@@ -220,6 +221,7 @@ func generateSpec(rec container.Record, user spec.User) (*specs.Spec, error) {
 		spec.WithUser(user),
 		spec.WithMounts(specMounts(rec)),
 		withLimits(rec),
+		deviceOpt(h),
 	)
 }
 

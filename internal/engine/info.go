@@ -12,6 +12,7 @@ import (
 
 // Info is `docker info`'s data, as far as strata has it.
 type Info struct {
+	ContainerCounts
 	Images          int
 	Driver          string
 	Root            string
@@ -36,6 +37,9 @@ func (e *Engine) Info(ctx context.Context) (Info, error) {
 		Root: e.cfg.Root, RunRoot: e.cfg.RunRoot,
 		OSType: runtime.GOOS, CPUs: runtime.NumCPU(),
 		OperatingSystem: osRelease("/etc/os-release"),
+	}
+	if info.ContainerCounts, err = e.containerCounts(ctx); err != nil {
+		return Info{}, err
 	}
 	var uts unix.Utsname
 	if unix.Uname(&uts) == nil {

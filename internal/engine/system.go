@@ -12,8 +12,8 @@ import (
 	"github.com/strata-containers/strata/internal/unpack"
 )
 
-// DiskUsage is `docker system df`'s data. Containers, volumes and the build
-// cache do not exist yet and count as empty.
+// DiskUsage is `docker system df`'s data. The build cache does not exist
+// yet and counts as empty.
 type DiskUsage struct {
 	// LayersSize is the size of every layer in the store, shared or not.
 	LayersSize int64
@@ -24,6 +24,8 @@ type DiskUsage struct {
 	ImagesReclaimable int64
 	// Volumes lists the volumes with their Links and Size.
 	Volumes []Volume
+	// Containers lists every container with its writable layer's size.
+	Containers []ContainerUsage
 }
 
 // SystemDF reports disk usage. An image's size is the sum of its layers';
@@ -47,6 +49,9 @@ func (e *Engine) SystemDF(ctx context.Context) (DiskUsage, error) {
 		return DiskUsage{}, err
 	}
 	du := diskUsage(imgs, listed, sizes, uses)
+	if du.Containers, err = e.containerUsage(ctx); err != nil {
+		return du, err
+	}
 	du.Volumes, err = e.volumeUsage(ctx)
 	return du, err
 }

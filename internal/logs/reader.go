@@ -34,11 +34,20 @@ func (o ReadOptions) wants(e Entry) bool {
 }
 
 // Read calls fn with the entries of the log at path, oldest first, across
-// its rotated files. A log that does not exist yet has no entries.
+// its rotated files. A log that does not exist yet has no entries. With
+// opts.Tail >= 0 only the end of the log is read (tail.go).
 func Read(ctx context.Context, path string, opts ReadOptions, fn func(Entry) error) error {
-	t := &tailer{opts: opts, fn: fn}
+	if opts.Tail >= 0 {
+		return readTail(ctx, path, opts, fn)
+	}
+	deliver := func(e Entry) error {
+		if !opts.wants(e) {
+			return nil
+		}
+		return fn(e)
+	}
 	for i := rotatedCount(path); i >= 1; i-- {
-		if err := readFile(ctx, path+"."+strconv.Itoa(i), t.deliver); err != nil {
+		if err := readFile(ctx, path+"."+strconv.Itoa(i), deliver); err != nil {
 			return err
 		}
 	}
@@ -49,12 +58,12 @@ func Read(ctx context.Context, path string, opts ReadOptions, fn func(Entry) err
 	var pending []byte
 	if f != nil {
 		defer func() { f.Close() }()
-		if pending, err = readEntries(ctx, bufio.NewReader(f), nil, t.deliver); err != nil {
+		if pending, err = readEntries(ctx, bufio.NewReader(f), nil, deliver); err != nil {
 			return err
 		}
 	}
-	if err := flushTail(t.tail, fn); err != nil || !opts.Follow {
-		return err
+	if !opts.Follow {
+		return nil
 	}
 	fw := &follower{path: path, f: f, pending: pending, done: opts.Done}
 	f = nil // the follower closes it
@@ -64,30 +73,6 @@ func Read(ctx context.Context, path string, opts ReadOptions, fn func(Entry) err
 		}
 		return fn(e)
 	})
-}
-
-// tailer delivers the entries in the time bounds, holding back the last
-// opts.Tail of them until the end of what is written is known.
-type tailer struct {
-	opts ReadOptions
-	fn   func(Entry) error
-	tail []Entry
-}
-
-func (t *tailer) deliver(e Entry) error {
-	if !t.opts.wants(e) {
-		return nil
-	}
-	if t.opts.Tail < 0 {
-		return t.fn(e)
-	}
-	if t.opts.Tail > 0 {
-		t.tail = append(t.tail, e)
-		if len(t.tail) > t.opts.Tail {
-			t.tail = t.tail[1:]
-		}
-	}
-	return nil
 }
 
 func flushTail(tail []Entry, fn func(Entry) error) error {

@@ -18,7 +18,9 @@
 // Invariant: every complete line of every file is a whole entry, because a
 // Writer writes each entry with one write(2) to an O_APPEND file and rotates
 // only between entries (a rename, so a reader that holds the old file keeps
-// reading it to its end). Readers need no lock.
+// reading it to its end). Readers need no lock. A tail (Tail >= 0) is read
+// backwards from the end, newest file first, so it costs the entries asked
+// for rather than the whole log (tail.go).
 package logs
 
 import (

@@ -98,6 +98,14 @@ func applyCaps(s capSets, last uint) error {
 	valid := uint64(1)<<(last+1) - 1
 	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
 	var data [2]unix.CapUserData
+	// A capability the runtime itself lacks (a host without
+	// CAP_SYS_RESOURCE) cannot be granted: it is left out, as runc and
+	// crun do, rather than failing a spec that asks for every capability.
+	if err := unix.Capget(&hdr, &data[0]); err != nil {
+		return fmt.Errorf("reading capabilities: %w", err)
+	}
+	valid &= uint64(data[0].Permitted) | uint64(data[1].Permitted)<<32
+	s.ambient &= valid
 	for i := range data {
 		shift := 32 * i
 		data[i].Effective = uint32((s.effective & valid) >> shift)

@@ -42,14 +42,28 @@
 // fails with the init's message (ErrExecNotFound for a missing executable).
 //
 // New user namespaces (with the spec's uid/gid mappings) work: devices are
-// then bind-mounted from the host, as the kernel refuses mknod there.
+// then bind-mounted from the host, as the kernel refuses mknod there. A
+// spec with device cgroup rules gets runc's defaults after its own (mknod
+// of any node, the standard character devices), so linux.devices can be
+// created whatever the rules; capabilities the runtime itself lacks are
+// left out of the sets rather than failing the create.
 //
 // Terminals (process.terminal) follow OCI's console socket: the init opens
 // a pty in the container's devpts, makes the slave its stdio and
 // controlling terminal, and sends the master over CreateOpts.ConsoleSocket
 // (console.go; RecvConsole is the receiving side).
 //
-// Not in this cut: hooks, seccomp user
+// # Hooks
+//
+// The runtime-spec's hooks run as hooks.go says: prestart and
+// createRuntime in the runtime once the init built its mounts (the init
+// asks with a "hooks" message and waits), createContainer in the init
+// before pivot_root, startContainer in the init before execve, poststart
+// at the end of Start, poststop at the end of Delete; each with the state
+// on stdin, its own args, env and timeout. Create and Start fail with a
+// failing hook of theirs; poststart and poststop failures are warnings.
+//
+// Not in this cut: seccomp user
 // notification (refused), AppArmor and SELinux labels (ignored), the v2 device controller (ignored, see the
 // cgroups package), joining existing mount, user or pid namespaces (needs
 // the nsenter cgo constructor), time namespaces.
@@ -64,6 +78,7 @@
 //	<state>/<id>/lock         the container's lock (lockfile), held by every
 //	                          operation that changes the container
 //	<state>/<id>/start.sock   the init's start socket while the container is "created"
+//	<state>/<id>/hooks.json   the poststart and poststop hooks, kept by Create
 //	<state>/.staging-<id>-<rand>  a claim before its lock is held; renamed to
 //	                          .tmp-<id>-<rand> once locked (never swept while young)
 //	<state>/.tmp-<id>-<rand>  a container being claimed; renamed to <id> with

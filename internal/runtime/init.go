@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -49,17 +50,21 @@ type initState struct {
 	path string // the workload's executable, found during setup
 	// filter is the compiled seccomp profile, nil without one.
 	filter *seccomp.Filter
+	// sync and dec are the init's end of the sync socket, during setup.
+	sync *os.File
+	dec  *json.Decoder
 }
 
 // runInit runs the init and returns its exit status if it fails.
 func runInit(base int) int {
 	syncFile := os.NewFile(uintptr(base), "sync")
-	msg, err := readMessage(newDecoder(syncFile))
+	dec := newDecoder(syncFile)
+	msg, err := readMessage(dec)
 	if err != nil || msg.Type != msgConfig || msg.Config == nil || msg.Config.Spec == nil {
 		// The runtime went away before sending a config: nobody to tell.
 		return 1
 	}
-	s := &initState{cfg: msg.Config, base: base}
+	s := &initState{cfg: msg.Config, base: base, sync: syncFile, dec: dec}
 	if err := s.setup(context.Background()); err != nil {
 		writeMessage(syncFile, message{Type: msgError, Error: toWire(err)})
 		return 1
@@ -128,6 +133,7 @@ func (s *initState) setup(ctx context.Context) error {
 	}
 	if err := rootfs.Prepare(ctx, rootfs.Config{
 		Spec: spec, Rootfs: s.cfg.Rootfs, Bundle: s.cfg.Bundle, CgroupMounts: s.cfg.CgroupMounts,
+		BeforePivot: s.initHooksBeforePivot,
 	}); err != nil {
 		return err
 	}
@@ -208,6 +214,10 @@ func (s *initState) setupProcess() error {
 		return err
 	}
 	last := lastCap()
+	// Checked as root first: the spec's seccomp filter may deny getcwd.
+	if err := enterCwd(proc.Cwd, false); err != nil {
+		return err
+	}
 	if err := s.loadSeccomp(false); err != nil {
 		return err
 	}
@@ -223,7 +233,7 @@ func (s *initState) setupProcess() error {
 		return err
 	}
 	// The working directory is entered as the user, whose permissions apply.
-	if err := enterCwd(proc.Cwd); err != nil {
+	if err := enterCwd(proc.Cwd, s.filter != nil); err != nil {
 		return err
 	}
 	if err := unix.Prctl(unix.PR_SET_KEEPCAPS, 0, 0, 0, 0); err != nil {
@@ -244,8 +254,10 @@ func (s *initState) setupProcess() error {
 
 // enterCwd changes to the working directory and checks that it is inside
 // the container: a directory reached through a leaked host fd (the
-// CVE-2024-21626 class) shows as "(unreachable)" to getcwd.
-func enterCwd(cwd string) error {
+// CVE-2024-21626 class) shows as "(unreachable)" to getcwd. With
+// mayBeFiltered, a getcwd that fails (denied by the seccomp filter) is
+// taken as passed: the same path was checked before the filter.
+func enterCwd(cwd string, mayBeFiltered bool) error {
 	if cwd == "" {
 		cwd = "/"
 	}
@@ -254,6 +266,9 @@ func enterCwd(cwd string) error {
 	}
 	buf := make([]byte, unix.PathMax)
 	n, err := unix.Getcwd(buf)
+	if err != nil && mayBeFiltered {
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("checking working directory %s: %w", cwd, err)
 	}
@@ -277,6 +292,9 @@ func (s *initState) exec() error {
 		umask = int(*proc.User.Umask)
 	}
 	unix.Umask(umask)
+	if err := s.startContainerHooks(); err != nil {
+		return err
+	}
 	resetSignals() // before the filter, which might deny rt_sigaction
 	if err := s.loadSeccomp(true); err != nil {
 		return err

@@ -106,20 +106,20 @@ func (r *Runtime) setupInit(ctx context.Context, c *container, p *initProcess, m
 		return err
 	}
 	if spec.Linux != nil {
-		if err := mgr.Set(ctx, spec.Linux.Resources); err != nil {
+		if err := mgr.Set(ctx, cgroups.WithDefaultDeviceRules(spec.Linux.Resources)); err != nil {
 			return err
 		}
 	}
 	cfg := &initConfig{
 		ID: c.rec.ID, Spec: spec, Rootfs: rootfsPath(c.rec.Bundle, spec), Bundle: c.rec.Bundle,
-		PreservedFDs: p.preserved, CgroupMounts: mgr.Mounts(),
+		PreservedFDs: p.preserved, CgroupMounts: mgr.Mounts(), HostPid: p.pid,
 	}
 	stop := context.AfterFunc(ctx, func() { p.sync.SetDeadline(time.Now()) })
 	defer stop()
 	if err := writeMessage(p.sync, message{Type: msgConfig, Config: cfg}); err != nil {
 		return err
 	}
-	msg, err := readMessage(newDecoder(p.sync))
+	msg, err := readAnswer(ctx, p.sync, c, spec)
 	switch {
 	case ctx.Err() != nil:
 		return ctx.Err()
@@ -133,6 +133,9 @@ func (r *Runtime) setupInit(ctx context.Context, c *container, p *initProcess, m
 		return fmt.Errorf("unexpected %q message from init", msg.Type)
 	}
 	c.rec.Status = specs.StateCreated
+	if err := saveHooks(c, spec); err != nil {
+		return err
+	}
 	return c.save()
 }
 

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"unsafe"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -36,6 +37,12 @@ func setRlimits(rls []specs.POSIXRlimit) error {
 			return errdefs.Invalid("rlimit %s: soft limit %d above hard limit %d", rl.Type, rl.Soft, rl.Hard)
 		}
 		err := unix.Prlimit(0, res, &unix.Rlimit{Cur: rl.Soft, Max: rl.Hard}, nil)
+		if err == nil && res == unix.RLIMIT_NOFILE {
+			// The syscall package's Setrlimit also forgets the soft limit
+			// the Go runtime raised at start, which syscall.Exec would
+			// otherwise put back over the spec's.
+			err = syscall.Setrlimit(res, &syscall.Rlimit{Cur: rl.Soft, Max: rl.Hard})
+		}
 		if errors.Is(err, unix.EPERM) {
 			var cur unix.Rlimit
 			unix.Prlimit(0, res, nil, &cur)

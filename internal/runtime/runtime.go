@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path"
 	"path/filepath"
@@ -37,6 +38,10 @@ type Runtime struct {
 	// children are the inits this process created: it is their parent
 	// and the only one that can collect their exit status.
 	children map[string]*child
+
+	// Warn receives the warnings of failed poststart and poststop hooks
+	// (see hooks.go); nil means os.Stderr.
+	Warn io.Writer
 }
 
 type child struct {
@@ -156,7 +161,11 @@ func (r *Runtime) Start(ctx context.Context, id string) error {
 		return fmt.Errorf("starting container %q: %w", id, err)
 	}
 	c.rec.Status = specs.StateRunning
-	return c.save()
+	if err := c.save(); err != nil {
+		return err
+	}
+	r.postHooks(ctx, "poststart", c)
+	return nil
 }
 
 // Kill sends sig to the container's init, or with all to every process in
@@ -229,9 +238,11 @@ func (r *Runtime) Delete(ctx context.Context, id string, force bool) error {
 	if err := destroyCgroup(ctx, c.rec.CgroupPath); err != nil {
 		return fmt.Errorf("deleting container %q: %w", id, err)
 	}
+	hooks := r.keepHooks(c)
 	if err := r.remove(c); err != nil {
 		return err
 	}
+	hooks(ctx)
 	r.mu.Lock()
 	delete(r.children, id)
 	r.mu.Unlock()

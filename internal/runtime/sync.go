@@ -39,6 +39,10 @@ const (
 	msgCreated msgType = "created"
 	msgStart   msgType = "start"
 	msgError   msgType = "error"
+	// The init asks the runtime to run the prestart and createRuntime
+	// hooks before it pivots, and waits for hooksDone (hooks.go).
+	msgHooks     msgType = "hooks"
+	msgHooksDone msgType = "hooksDone"
 )
 
 type message struct {
@@ -56,6 +60,8 @@ type initConfig struct {
 	// PreservedFDs is the number of fds after stdio the workload inherits.
 	PreservedFDs int             `json:"preservedFds"`
 	CgroupMounts []cgroups.Mount `json:"cgroupMounts"`
+	// HostPid is the init's pid on the host, for the hooks' state.
+	HostPid int `json:"hostPid"`
 }
 
 // maxMessage bounds what a peer may make the other side buffer: a spec

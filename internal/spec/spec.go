@@ -158,7 +158,7 @@ func removeNamespace(nss []specs.LinuxNamespace, t specs.LinuxNamespaceType) []s
 
 // WithPrivileged gives every capability, lifts the masked and read-only
 // paths, mounts /sys and cgroups read-write and allows every device, as
-// `docker run --privileged` does (host devices are not bound in yet).
+// `docker run --privileged` does (WithHostDevices adds the host's nodes).
 func WithPrivileged(on bool) Opt {
 	return func(s *specs.Spec) error {
 		if !on {

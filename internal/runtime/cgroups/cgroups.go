@@ -18,7 +18,8 @@
 // controllers are used ("hybrid" hosts mount v2 beside them, often without
 // controllers); only a host with nothing but v2 gets the v2 implementation.
 // The v2 device controller needs eBPF and is not implemented: on v2,
-// device rules in the spec are ignored.
+// device rules in the spec are ignored. WithDefaultDeviceRules (devices.go)
+// completes a spec's v1 rules as runc does.
 //
 // Set is also how a running container's limits change (`update`): every
 // write is ordered so the kernel accepts it (memory+swap raised before

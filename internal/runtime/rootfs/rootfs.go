@@ -34,6 +34,9 @@ type Config struct {
 	// CgroupMounts describe the container's cgroup, for a mount of type
 	// "cgroup" or "cgroup2" in the spec.
 	CgroupMounts []cgroups.Mount
+	// BeforePivot, if set, runs once the mounts and /dev are in place,
+	// before pivot_root (the runtime's createRuntime/createContainer hooks).
+	BeforePivot func() error
 }
 
 type setup struct {
@@ -60,6 +63,9 @@ func Prepare(ctx context.Context, cfg Config) error {
 	s := &setup{cfg: cfg, root: root}
 	err = s.populate(ctx)
 	unix.Close(root)
+	if err == nil && cfg.BeforePivot != nil {
+		err = cfg.BeforePivot()
+	}
 	if err != nil {
 		return err
 	}
