@@ -7,7 +7,10 @@ set -euo pipefail
 # skopeo, umoci: foreign tools the interop tests check strata's archives with.
 # docker-registry: the registry the pull/push tests run on loopback;
 # apache2-utils: htpasswd, for its bcrypt password file.
-packages=(busybox-static skopeo umoci docker-registry apache2-utils)
+# nftables: the nft CLI the firewall tests read strata's table back with
+# (strata itself talks netlink); tmux: the test that types into `run -it`
+# as a person would.
+packages=(busybox-static skopeo umoci docker-registry apache2-utils nftables tmux)
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
