@@ -48,6 +48,7 @@ func (cc *containerCLI) verbs(where string) []*cobra.Command {
 	return []*cobra.Command{
 		run, cc.newCreateCommand(), cc.newStartCommand(), cc.newStopCommand(), cc.newRestartCommand(),
 		cc.newKillCommand(), cc.newRmCommand(), cc.newWaitCommand(), cc.newLogsCommand(),
+		cc.newExecCommand(),
 	}
 }
 
