@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"time"
@@ -47,6 +48,9 @@ func (q *nsRequest) add(t specs.LinuxNamespaceType, path string) error {
 		return errdefs.Unavailable("joining an existing %s namespace is not supported", t)
 	}
 	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return errdefs.NotFound("%s namespace %s: %w", t, path, err)
+	}
 	if err != nil {
 		return fmt.Errorf("opening %s namespace %s: %w", t, path, err)
 	}
@@ -66,6 +70,9 @@ func sameFile(f *os.File, path string) bool {
 }
 
 func (q *nsRequest) close() {
+	if q == nil {
+		return
+	}
 	for _, f := range q.files {
 		f.Close()
 	}
@@ -130,4 +137,56 @@ func readPid(ctx context.Context, sync *os.File) (int, error) {
 		return 0, fmt.Errorf("nsenter: unexpected message %q", line)
 	}
 	return m.Pid, nil
+}
+
+// nsenterFor hands the namespaces of an init to the nsenter constructor
+// when the plan joins one that only it can enter: then it joins all of
+// them and makes the new ones (but the cgroup namespace, which the init
+// makes in its cgroup) after the joins, so that a joined user namespace
+// owns them. It returns nil when the init can do without.
+func nsenterFor(plan nsPlan, cmd *exec.Cmd) (*nsRequest, error) {
+	if !plan.needsNsenter() {
+		return nil, nil
+	}
+	req := &nsRequest{unshare: cmd.SysProcAttr.Cloneflags}
+	for _, ns := range plan.join {
+		if err := req.add(ns.Type, ns.Path); err != nil {
+			req.close()
+			return nil, err
+		}
+	}
+	syncFD := 3 + len(cmd.ExtraFiles) - 3 // initCommand: ..., sync, listener, exe
+	cmd.Env = append(cmd.Env, req.env(syncFD, 3+len(cmd.ExtraFiles)))
+	cmd.ExtraFiles = append(cmd.ExtraFiles, req.files...)
+	cmd.SysProcAttr.Cloneflags = 0
+	return req, nil
+}
+
+// initPid is the pid of the init: the started process, or with nsenter
+// the one the constructor reports (its child, in a pid namespace).
+func initPid(cmd *exec.Cmd, req *nsRequest, sync *os.File) (int, error) {
+	if req == nil {
+		return cmd.Process.Pid, nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	return readPid(ctx, sync)
+}
+
+// needsNsenter tells whether the plan joins a namespace that only the
+// nsenter constructor can enter.
+func (p nsPlan) needsNsenter() bool {
+	for _, ns := range p.join {
+		if !joinable[ns.Type] {
+			return true
+		}
+	}
+	return false
+}
+
+// setgroupsDenied tells whether this process's user namespace forbids
+// setgroups ("deny" in /proc/self/setgroups).
+func setgroupsDenied() bool {
+	data, err := os.ReadFile("/proc/self/setgroups")
+	return err == nil && strings.TrimSpace(string(data)) == "deny"
 }
