@@ -33,6 +33,12 @@ func runExecInit(v string) int {
 		fmt.Fprintf(os.Stderr, "strata exec: bad %s=%q\n", execEnv, v)
 		return 1
 	}
+	// Not dumpable until the execve resets it: the container's processes
+	// share this pid namespace, and must not ptrace this process or open
+	// its /proc files (its fds lead out of the container).
+	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
+		return 1
+	}
 	sync := os.NewFile(uintptr(fd), "sync")
 	msg, err := readMessage(newDecoder(sync))
 	if err != nil || msg.Type != msgConfig || msg.Config == nil || msg.Config.Spec == nil ||
