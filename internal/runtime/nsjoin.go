@@ -78,9 +78,6 @@ func (q *nsRequest) close() {
 	}
 }
 
-// empty tells whether the constructor has nothing to do.
-func (q *nsRequest) empty() bool { return len(q.files) == 0 && q.unshare == 0 }
-
 // env is the request for a process whose sync socket is fd syncFD and
 // whose namespace files start at fd firstFD, in the order of q.files.
 func (q *nsRequest) env(syncFD, firstFD int) string {
