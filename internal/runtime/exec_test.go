@@ -23,6 +23,12 @@ func startSleeper(t *testing.T, rt *Runtime, edit func(*specs.Spec)) (string, *s
 	if err := os.WriteFile(filepath.Join(bundle, "rootfs", "only-in-container"), []byte("inside\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// A container's root mapped to an unprivileged user must reach the rootfs.
+	for _, dir := range []string{filepath.Dir(bundle), bundle} {
+		if err := os.Chmod(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if edit != nil {
 		edit(spec)
 	}
@@ -213,4 +219,25 @@ func parentPid(t *testing.T, pid int) int {
 		t.Fatal(err)
 	}
 	return ppid
+}
+
+// TestExecUserNamespace: the process joins the container's user namespace
+// first, so it is the namespace's root, mapped to the unprivileged range.
+func TestExecUserNamespace(t *testing.T) {
+	if _, err := os.Stat("/proc/self/ns/user"); err != nil {
+		t.Skip("needs user namespaces")
+	}
+	rt := newRuntime(t)
+	id, spec := startSleeper(t, rt, func(s *specs.Spec) {
+		s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace})
+		s.Linux.UIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 100000, Size: 65536}}
+		s.Linux.GIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 100000, Size: 65536}}
+	})
+	res, err := execIn(t, rt, id, shell(spec, "id -u; cat /proc/self/uid_map; touch /tmp/x && stat -c %u /tmp/x"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "0\n         0     100000      65536\n0\n"; res.code != 0 || res.stdout != want {
+		t.Fatalf("exit %d, stdout %q, stderr %q; want %q", res.code, res.stdout, res.stderr, want)
+	}
 }
