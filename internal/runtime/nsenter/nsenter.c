@@ -128,7 +128,10 @@ static void stay_as_parent(const struct request *req, pid_t child) {
 	send_pid(req, child);
 	// Nothing of the runtime's stays open here: the sync socket's EOF
 	// tells the runtime the child exec'd.
-	syscall(SYS_close_range, 3U, ~0U, 0U);
+	if (syscall(SYS_close_range, 3U, ~0U, 0U) < 0) {
+		for (int fd = 3; fd < 1024; fd++) // before Linux 5.9
+			close(fd);
+	}
 	int status;
 	while (waitpid(child, &status, 0) < 0) {
 		if (errno != EINTR)
