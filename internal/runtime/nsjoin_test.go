@@ -9,6 +9,7 @@ import (
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 )
 
 // nsTarget starts `unshare <flags> --fork sleep` and returns the pid of
@@ -18,11 +19,12 @@ func nsTarget(t *testing.T, flags ...string) int {
 	if _, err := exec.LookPath("unshare"); err != nil {
 		t.Skip("needs unshare (util-linux)")
 	}
-	cmd := exec.Command("unshare", append(flags, "--fork", "sleep", "1000")...)
+	// --kill-child: the sleep dies with unshare, which the cleanup kills.
+	cmd := exec.Command("unshare", append(flags, "--fork", "--kill-child", "sleep", "1000")...)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	t.Cleanup(func() { cmd.Process.Signal(unix.SIGTERM); cmd.Wait() })
 	children := "/proc/" + strconv.Itoa(cmd.Process.Pid) + "/task/" + strconv.Itoa(cmd.Process.Pid) + "/children"
 	// A wait for the fork, not a timed assertion: the limit stops a hang.
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
