@@ -86,18 +86,21 @@ func (cc *containerCLI) exec(cmd *cobra.Command, ref string, argv []string, f ex
 	})
 }
 
-// execError words a failed exec as docker does: 127 or 126 when the
-// command cannot be found or run, the daemon's message otherwise.
+// execError words a failed exec as docker does: 127 when the command is
+// not found, the daemon's message and 1 for a container that is missing
+// or not running (or a user that is), 126 when the process could not be
+// started as asked (a missing working directory, a command that cannot
+// run, ...).
 func execError(err error) error {
 	switch {
+	case errors.Is(err, context.Canceled):
+		return err
 	case errors.Is(err, engine.ErrExecNotFound):
 		return StatusError{Status: "OCI runtime exec failed: " + err.Error(), StatusCode: exitNotFound}
-	case errors.Is(err, engine.ErrExecDenied):
-		return StatusError{Status: "OCI runtime exec failed: " + err.Error(), StatusCode: exitCannotExecute}
 	case errdefs.IsNotFound(err), errdefs.IsConflict(err):
 		return StatusError{Status: "Error response from daemon: " + err.Error(), StatusCode: exitFailure}
 	}
-	return err
+	return StatusError{Status: "OCI runtime exec failed: " + err.Error(), StatusCode: exitCannotExecute}
 }
 
 // execStdio are the process's stdio: the CLI's own files where it has

@@ -43,6 +43,10 @@ func TestE2EExec(t *testing.T) {
 	if r.code != 126 {
 		t.Errorf("not executable: exit %d, stderr %q; want 126", r.code, r.stderr)
 	}
+	r = s.run(nil, "exec", "-w", "/no/such/dir", "box", "true")
+	if r.code != 126 || !strings.Contains(r.stderr, "/no/such/dir") {
+		t.Errorf("missing working directory: exit %d, stderr %q; want 126", r.code, r.stderr)
+	}
 	if out := s.ok(nil, "exec", "-d", "box", "sleep", "1001"); out != "" {
 		t.Errorf("exec -d printed %q", out)
 	}

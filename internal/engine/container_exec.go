@@ -75,6 +75,7 @@ func (e *Engine) ContainerExec(ctx context.Context, ref string, opts ContainerEx
 	if len(opts.Cmd) == 0 {
 		return nil, errdefs.Invalid("no command specified")
 	}
+	prefetchExe() // the sealed copy is made while the store is read
 	c, err := e.containers.Get(ctx, ref)
 	if err != nil {
 		return nil, err
