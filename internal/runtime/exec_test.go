@@ -17,7 +17,7 @@ import (
 
 // startSleeper starts a container whose workload sleeps, with a file that
 // exists only in its rootfs, and returns its id and spec.
-func startSleeper(t *testing.T, rt *Runtime, edit func(*specs.Spec)) (string, *specs.Spec) {
+func startSleeper(t testing.TB, rt *Runtime, edit func(*specs.Spec)) (string, *specs.Spec) {
 	t.Helper()
 	bundle, spec := newBundle(t, "sleep", "1000")
 	if err := os.WriteFile(filepath.Join(bundle, "rootfs", "only-in-container"), []byte("inside\n"), 0o644); err != nil {
@@ -239,5 +239,44 @@ func TestExecUserNamespace(t *testing.T) {
 	}
 	if want := "0\n         0     100000      65536\n0\n"; res.code != 0 || res.stdout != want {
 		t.Fatalf("exit %d, stdout %q, stderr %q; want %q", res.code, res.stdout, res.stderr, want)
+	}
+}
+
+// TestExecSeccomp: the process is under the container's seccomp filter.
+func TestExecSeccomp(t *testing.T) {
+	rt := newRuntime(t)
+	eperm := uint(unix.EPERM)
+	id, spec := startSleeper(t, rt, func(s *specs.Spec) {
+		s.Linux.Seccomp = &specs.LinuxSeccomp{DefaultAction: specs.ActAllow, Syscalls: []specs.LinuxSyscall{
+			{Names: []string{"mkdir", "mkdirat"}, Action: specs.ActErrno, ErrnoRet: &eperm},
+		}}
+	})
+	res, err := execIn(t, rt, id, shell(spec, "grep Seccomp: /proc/self/status; mkdir /tmp/denied"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.code != 1 || res.stdout != "Seccomp:\t2\n" || !strings.Contains(res.stderr, "Operation not permitted") {
+		t.Fatalf("exit %d, stdout %q, stderr %q; want mkdir denied by the container's filter", res.code, res.stdout, res.stderr)
+	}
+}
+
+// BenchmarkExecTrue measures Exec of `true` into a running container, to
+// its exit: sealed copy, helper, namespaces, cgroup, execve, wait.
+func BenchmarkExecTrue(b *testing.B) {
+	ctx := context.Background()
+	rt := newRuntime(b)
+	id, spec := startSleeper(b, rt, nil)
+	proc := *spec.Process
+	proc.Args = []string{"true"}
+	b.ResetTimer()
+	for range b.N {
+		p, err := rt.Exec(ctx, id, &proc, ExecOpts{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if code, err := p.Wait(ctx); err != nil || code != 0 {
+			b.Fatalf("exit %d, %v", code, err)
+		}
+		p.Close()
 	}
 }
