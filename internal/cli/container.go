@@ -41,13 +41,14 @@ type containerCLI struct {
 // verbs are the commands that exist both at the top level and under
 // `container`.
 func (cc *containerCLI) verbs(where string) []*cobra.Command {
-	run := cc.newRunCommand()
+	run, exec := cc.newRunCommand(), cc.newExecCommand()
 	if where == "top" {
 		run.Annotations = map[string]string{annotTop: "1"}
+		exec.Annotations = map[string]string{annotTop: "2"} // docker's place for it
 	}
 	verbs := []*cobra.Command{
 		run, cc.newCreateCommand(), cc.newStartCommand(), cc.newStopCommand(), cc.newRestartCommand(),
-		cc.newKillCommand(), cc.newRmCommand(), cc.newWaitCommand(), cc.newLogsCommand(),
+		cc.newKillCommand(), cc.newRmCommand(), cc.newWaitCommand(), cc.newLogsCommand(), exec,
 		cc.newAttachCommand(),
 	}
 	verbs = append(verbs, cc.manageVerbs()...) // container_manage.go

@@ -44,7 +44,7 @@ func (c *cli) newRuntimeCommand() *cobra.Command {
 	}
 	cmd.PersistentFlags().StringVar(&rc.state, "state", "", "Directory of the runtime's state (default <runroot>/runtime)")
 	cmd.AddCommand(rc.newCreateCommand(), rc.newStartCommand(), rc.newStateCommand(),
-		rc.newKillCommand(), rc.newDeleteCommand())
+		rc.newKillCommand(), rc.newDeleteCommand(), rc.newExecCommand())
 	cmd.AddCommand(rc.newPauseCommands()...)
 	return cmd
 }

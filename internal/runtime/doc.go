@@ -63,10 +63,29 @@
 // on stdin, its own args, env and timeout. Create and Start fail with a
 // failing hook of theirs; poststart and poststop failures are warnings.
 //
-// Not in this cut: seccomp user
-// notification (refused), AppArmor and SELinux labels (ignored), the v2 device controller (ignored, see the
-// cgroups package), joining existing mount, user or pid namespaces (needs
-// the nsenter cgo constructor), time namespaces.
+// Namespaces with a path are joined. Net, ipc, uts and cgroup ones the
+// init enters itself; when a mount, pid or user one is among them, the
+// nsenter constructor (package nsenter, nsjoin.go) joins them all before
+// the Go runtime starts and makes the new namespaces after them, forking
+// into a pid namespace: the process the runtime started then stays outside
+// as a waiter, and the init is its child (the pid the record holds). A new
+// user namespace together with such a join is refused.
+//
+// # Exec
+//
+// Exec runs one more process in a running container (exec.go, and
+// exec_init.go for the process's side and its protocol): a helper started
+// from the sealed copy, with the marker _STRATA_EXEC, joins the init's
+// namespaces through the constructor and forks into its pid namespace;
+// the runtime puts both in the container's cgroup and sends the process
+// spec; the process takes its user, capabilities, rlimits, no_new_privs,
+// the container's seccomp filter and, on request, a terminal made in the
+// container's devpts whose master comes back to the caller, then execs.
+// The waiter outside reports the exit status (128+n after signal n).
+//
+// Not in this cut: seccomp user notification (refused), AppArmor and SELinux
+// labels (ignored), the v2 device controller (ignored, see the cgroups
+// package), time namespaces.
 //
 // # State directory
 //

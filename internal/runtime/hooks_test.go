@@ -98,7 +98,7 @@ func TestHookTimeoutKills(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "timed out") {
 		t.Fatalf("create with a hanging hook: %v, want a timeout", err)
 	}
-	pid := readPid(t, pidFile)
+	pid := readPidFile(t, pidFile)
 	if err := unix.Kill(pid, 0); err == nil {
 		unix.Kill(pid, unix.SIGKILL)
 		t.Errorf("the hook (pid %d) still runs after its timeout", pid)
@@ -130,7 +130,7 @@ func TestPostHookFailuresWarn(t *testing.T) {
 	}
 }
 
-func readPid(t *testing.T, path string) int {
+func readPidFile(t *testing.T, path string) int {
 	t.Helper()
 	data, err := os.ReadFile(path)
 	if err != nil {

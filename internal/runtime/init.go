@@ -28,6 +28,10 @@ import (
 // variable this package reads: it is plumbing between two copies of the
 // same binary, not configuration.
 func Init() {
+	if v, ok := os.LookupEnv(execEnv); ok {
+		goruntime.LockOSThread()
+		os.Exit(runExecInit(v))
+	}
 	v, ok := os.LookupEnv(initEnv)
 	if !ok {
 		return

@@ -205,9 +205,9 @@ func TestCreateErrors(t *testing.T) {
 		// The CVE-2024-21626 shape: a working directory through an fd of
 		// the init. None of its fds is a directory, and all are closed later.
 		{"cwd through an init fd", func(s *specs.Spec) { s.Process.Cwd = "/proc/self/fd/4" }, errdefs.ErrInvalid, "working directory"},
-		{"join pid namespace", func(s *specs.Spec) {
-			s.Linux.Namespaces[3].Path = "/proc/1/ns/pid"
-		}, errdefs.ErrUnavailable, "nsenter"},
+		{"join a missing pid namespace", func(s *specs.Spec) {
+			s.Linux.Namespaces[3].Path = "/nonexistent/ns/pid"
+		}, errdefs.ErrNotFound, "/nonexistent/ns/pid"},
 		{"bad bind source", func(s *specs.Spec) {
 			s.Mounts = append(s.Mounts, specs.Mount{Destination: "/x", Type: "bind", Source: "/nonexistent", Options: []string{"rbind"}})
 		}, errdefs.ErrNotFound, "/nonexistent"},

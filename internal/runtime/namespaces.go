@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"fmt"
+	"os"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -36,7 +37,8 @@ var nsFlags = map[specs.LinuxNamespaceType]uintptr{
 // apply to the calling thread only, which is the one that execs the
 // workload. Entering a mount, user or pid namespace needs a
 // single-threaded process, that is code running before the Go runtime
-// starts (the nsenter cgo constructor, not written yet).
+// starts: the nsenter cgo constructor (nsjoin.go), which then also joins
+// the others and makes the new namespaces, in the order the kernel needs.
 var joinable = map[specs.LinuxNamespaceType]bool{
 	specs.NetworkNamespace: true, specs.IPCNamespace: true,
 	specs.UTSNamespace: true, specs.CgroupNamespace: true,
@@ -52,8 +54,6 @@ func planNamespaces(nss []specs.LinuxNamespace) (nsPlan, error) {
 			return p, errdefs.Invalid("unknown namespace type %q", ns.Type)
 		case seen[ns.Type]:
 			return p, errdefs.Invalid("namespace %q listed twice", ns.Type)
-		case ns.Path != "" && !joinable[ns.Type]:
-			return p, errdefs.Unavailable("joining an existing %s namespace (%s) needs the nsenter constructor, not supported yet", ns.Type, ns.Path)
 		case ns.Path != "":
 			p.join = append(p.join, ns)
 		case ns.Type == specs.TimeNamespace:
@@ -65,8 +65,11 @@ func planNamespaces(nss []specs.LinuxNamespace) (nsPlan, error) {
 		}
 		seen[ns.Type] = true
 	}
-	if p.clone&unix.CLONE_NEWNS == 0 {
+	if p.clone&unix.CLONE_NEWNS == 0 && !joined(p, specs.MountNamespace) {
 		return p, errdefs.Invalid("a mount namespace is required: the init pivots into the rootfs")
+	}
+	if p.needsNsenter() && p.clone&unix.CLONE_NEWUSER != 0 {
+		return p, errdefs.Unavailable("a new user namespace together with joining an existing mount, pid or user namespace is not supported")
 	}
 	return p, nil
 }
@@ -74,7 +77,11 @@ func planNamespaces(nss []specs.LinuxNamespace) (nsPlan, error) {
 // joinNamespaces enters the namespaces of plan.join, then makes a new
 // cgroup namespace if asked. The caller's thread must be locked.
 func joinNamespaces(plan nsPlan) error {
-	for _, ns := range plan.join {
+	joins := plan.join
+	if _, done := os.LookupEnv(nsenterEnv); done {
+		joins = nil // the constructor joined them
+	}
+	for _, ns := range joins {
 		fd, err := unix.Open(ns.Path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 		if err != nil {
 			return fmt.Errorf("opening %s namespace %s: %w", ns.Type, ns.Path, err)

@@ -67,8 +67,13 @@ func setUser(u specs.User) error {
 	if len(gids) > 0 {
 		ptr = unsafe.Pointer(&gids[0])
 	}
-	if _, _, e := unix.RawSyscall(unix.SYS_SETGROUPS, uintptr(len(gids)), uintptr(ptr), 0); e != 0 {
-		return fmt.Errorf("setting supplementary groups %v: %w", u.AdditionalGids, e)
+	// A user namespace joined by path may deny setgroups (as one made by
+	// an unprivileged user must); with no groups to set, runc then skips
+	// the call, and so does this.
+	if len(gids) > 0 || !setgroupsDenied() {
+		if _, _, e := unix.RawSyscall(unix.SYS_SETGROUPS, uintptr(len(gids)), uintptr(ptr), 0); e != 0 {
+			return fmt.Errorf("setting supplementary groups %v: %w", u.AdditionalGids, e)
+		}
 	}
 	if _, _, e := unix.RawSyscall(unix.SYS_SETRESGID, uintptr(u.GID), uintptr(u.GID), uintptr(u.GID)); e != 0 {
 		return fmt.Errorf("setting gid %d: %w", u.GID, e)

@@ -49,11 +49,24 @@ func (r *Runtime) startInit(c *container, spec *specs.Spec, opts CreateOpts) (*i
 	defer listener.Close()
 
 	cmd := initCommand(c.rec.ID, plan, spec, opts, childEnd, listener, exe)
+	req, err := nsenterFor(plan, cmd)
+	if err != nil {
+		parentEnd.Close()
+		return nil, err
+	}
+	defer req.close()
 	if err := cmd.Start(); err != nil {
 		parentEnd.Close()
 		return nil, fmt.Errorf("starting init: %w", err)
 	}
-	ch := &child{pid: cmd.Process.Pid, done: make(chan struct{})}
+	pid, err := initPid(cmd, req, parentEnd)
+	if err != nil {
+		cmd.Process.Kill()
+		cmd.Wait()
+		parentEnd.Close()
+		return nil, err
+	}
+	ch := &child{pid: pid, done: make(chan struct{})}
 	go func() {
 		cmd.Wait()
 		ch.status = exitCode(cmd.ProcessState)

@@ -58,7 +58,7 @@ func TestPlanNamespaces(t *testing.T) {
 		{"no mount namespace", []specs.LinuxNamespace{ns(specs.PIDNamespace, "")}, errdefs.ErrInvalid},
 		{"twice", []specs.LinuxNamespace{ns(specs.MountNamespace, ""), ns(specs.MountNamespace, "")}, errdefs.ErrInvalid},
 		{"unknown", []specs.LinuxNamespace{ns("bogus", "")}, errdefs.ErrInvalid},
-		{"join mount", []specs.LinuxNamespace{ns(specs.MountNamespace, "/proc/1/ns/mnt")}, errdefs.ErrUnavailable},
+		{"new user namespace and joined mount", []specs.LinuxNamespace{ns(specs.MountNamespace, "/proc/1/ns/mnt"), ns(specs.UserNamespace, "")}, errdefs.ErrUnavailable},
 		{"time", []specs.LinuxNamespace{ns(specs.MountNamespace, ""), ns(specs.TimeNamespace, "")}, errdefs.ErrUnavailable},
 	} {
 		if _, err := planNamespaces(tc.nss); !errors.Is(err, tc.class) {
