@@ -37,6 +37,8 @@ var allowed = map[string][]string{
 	"internal/logs":                      {"atomicfile"},
 	"internal/monitor":                   {"errdefs", "runtime", "logs", "atomicfile", "lockfile", "mount"},
 	"internal/container":                 {"errdefs", "atomicfile", "lockfile", "runtime", "logs", "monitor"},
+	"internal/build":                     {"errdefs", "atomicfile", "archive", "build/dockerignore"},
+	"internal/build/dockerignore":        nil,
 	"internal/engine":                    {"*"},
 	"internal/cli":                       {"errdefs", "config", "engine", "reference", "cli/format", "runtime"},
 	"internal/cli/format":                {"errdefs"},
