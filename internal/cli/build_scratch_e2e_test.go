@@ -1,0 +1,57 @@
+package cli
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// A statically linked Go program built on the host, in a FROM scratch image.
+func TestE2EBuildScratchGoProgram(t *testing.T) {
+	s := newContainerStore(t)
+	ctx := buildContext(t, map[string]string{
+		"main.go":    "package main\n\nimport \"fmt\"\n\nfunc main() { fmt.Println(\"static hello\") }\n",
+		"go.mod":     "module hello\n\ngo 1.21\n",
+		"Dockerfile": "FROM scratch\nCOPY hello /hello\nENTRYPOINT [\"/hello\"]\n",
+	})
+	gobuild := exec.Command("go", "build", "-o", filepath.Join(ctx, "hello"), ".")
+	gobuild.Dir = ctx
+	gobuild.Env = append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS=")
+	if out, err := gobuild.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	s.ok(nil, "build", "-t", "static", ctx)
+	if got := s.ok(nil, "run", "--rm", "static"); got != "static hello\n" {
+		t.Errorf("the static program said %q", got)
+	}
+	if layers := s.inspectImage(t, "static").RootFS.Layers; len(layers) != 1 {
+		t.Errorf("FROM scratch + COPY: %d layers, want 1", len(layers))
+	}
+}
+
+// With SOURCE_DATE_EPOCH, two builds without cache give the same image ID.
+func TestE2EBuildReproducible(t *testing.T) {
+	s := newContainerStore(t)
+	ctx := buildContext(t, map[string]string{
+		"Dockerfile": "FROM busybox\nCOPY f /f\nRUN echo made > /made && mkdir /d\nENV A=b\n",
+		"f":          "content",
+	})
+	build := func() string {
+		cmd := s.command(nil, "build", "-q", "--no-cache", ctx)
+		cmd.Env = append(cmd.Env, "SOURCE_DATE_EPOCH=1700000000")
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("build: %v", err)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	first, second := build(), build()
+	if first != second {
+		t.Errorf("SOURCE_DATE_EPOCH builds differ: %s, %s", first, second)
+	}
+	if cfg := s.inspectImage(t, first); !strings.HasPrefix(s.ok(nil, "image", "inspect", "--format", "{{.Created}}", first), "2023-11-14") {
+		t.Errorf("created is not SOURCE_DATE_EPOCH: %+v", cfg)
+	}
+}
