@@ -21,6 +21,9 @@
 //
 //	<key-hex>.json   {"config": <image config JSON>, "chain": <chain ID>}
 //
+// and beside it <root>/build/filehash, a memo of context files' content
+// hashes keyed by device, inode, size, mtime and ctime (see hashMemo), so a
+// rebuild stats the context instead of reading it. Both are
 // written by temp file + rename, so a crash leaves an entry whole or absent;
 // an entry is written only after its layer is committed, so it never names
 // a layer that was not there (a layer without entry is garbage for GC).
@@ -123,6 +126,7 @@ func Build(ctx context.Context, be Backend, opts Options) (Result, error) {
 		return Result{}, err
 	}
 	st, err := b.run(ctx)
+	_ = b.memo.save() // only a memo: failing to keep it costs a re-read
 	if err != nil {
 		return Result{}, err
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -32,6 +33,7 @@ type builder struct {
 	total  int
 	// usedArgs are the build args some ARG consumed.
 	usedArgs map[string]bool
+	memo     *hashMemo
 }
 
 func newBuilder(be Backend, opts Options) (*builder, error) {
@@ -56,6 +58,7 @@ func newBuilder(be Backend, opts Options) (*builder, error) {
 	if b.cache, err = OpenCache(opts.CacheDir); err != nil {
 		return nil, err
 	}
+	b.memo = loadHashMemo(filepath.Join(filepath.Dir(opts.CacheDir), "filehash"))
 	if opts.ContextDir != "" {
 		if b.ignore, err = dockerignore.Load(opts.ContextDir); err != nil {
 			return nil, err

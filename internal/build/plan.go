@@ -39,6 +39,7 @@ type copyPlan struct {
 	hash   digest.Digest
 	ignore *patternmatcher.PatternMatcher
 	tmp    string // downloads
+	memo   *hashMemo
 }
 
 func (p *copyPlan) kind() string {
@@ -60,7 +61,7 @@ func (p *copyPlan) cleanup() {
 func (b *builder) planCopy(ctx context.Context, st *state, cs copySpec, src copySrc) (*copyPlan, error) {
 	p := &copyPlan{}
 	if src.context {
-		p.ignore = b.ignore
+		p.ignore, p.memo = b.ignore, b.memo
 	}
 	p.dst, p.dstDir = destPath(st, cs.dest)
 	for _, s := range cs.srcs {
@@ -252,7 +253,7 @@ func (p *copyPlan) contentHash(ctx context.Context) (digest.Digest, error) {
 			continue
 		}
 		err := p.walk(ctx, it, func(rel, host string, fi fs.FileInfo) error {
-			return hashEntry(h, rel, host, fi)
+			return hashEntry(h, p.memo, rel, host, fi)
 		})
 		if err != nil {
 			return "", err
@@ -261,7 +262,7 @@ func (p *copyPlan) contentHash(ctx context.Context) (digest.Digest, error) {
 	return digest.NewDigest(digest.SHA256, h), nil
 }
 
-func hashEntry(h io.Writer, rel, host string, fi fs.FileInfo) error {
+func hashEntry(h io.Writer, memo *hashMemo, rel, host string, fi fs.FileInfo) error {
 	uid, gid := uint32(0), uint32(0)
 	if sys, ok := fi.Sys().(*syscall.Stat_t); ok {
 		uid, gid = sys.Uid, sys.Gid
@@ -275,17 +276,11 @@ func hashEntry(h io.Writer, rel, host string, fi fs.FileInfo) error {
 		}
 		fmt.Fprintf(h, " -> %q", target)
 	case fi.Mode().IsRegular():
-		f, err := os.Open(host)
-		if err != nil {
-			return err
-		}
-		fh := sha256.New()
-		_, err = io.Copy(fh, f)
-		f.Close()
+		sum, err := memo.fileHash(host, fi)
 		if err != nil {
 			return fmt.Errorf("reading %s: %w", rel, err)
 		}
-		fmt.Fprintf(h, " %x", fh.Sum(nil))
+		fmt.Fprintf(h, " %s", sum)
 	}
 	fmt.Fprintln(h)
 	return nil
