@@ -3,6 +3,7 @@ package build
 import (
 	"context"
 	"fmt"
+	"io"
 	"path"
 	"path/filepath"
 	"strconv"
@@ -68,12 +69,15 @@ func (b *builder) dispatchCopy(ctx context.Context, st *state, cs copySpec) erro
 	if err != nil {
 		return err
 	}
-	if err := plan.apply(ctx, scratch.Rootfs(), owner{uid: uid, gid: gid, mode: mode}); err != nil {
-		return fmt.Errorf("%s failed: %w", cs.name, err)
-	}
-	l, err := scratch.Commit(ctx, b.opts.SourceDateEpoch)
+	own := owner{uid: uid, gid: gid, chown: cs.chown != "", mode: mode}
+	pr, pw := io.Pipe()
+	go func() {
+		pw.CloseWithError(plan.writeTar(ctx, pw, scratch.Rootfs(), own, b.now()))
+	}()
+	l, err := scratch.CommitTar(ctx, pr, b.opts.SourceDateEpoch)
+	pr.CloseWithError(io.ErrClosedPipe) // stops the writer if the store gave up early
 	if err != nil {
-		return err
+		return fmt.Errorf("%s failed: %w", cs.name, err)
 	}
 	b.record(st, key, nop[:len(nop)-1]+desc, &l)
 	return nil

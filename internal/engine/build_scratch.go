@@ -211,6 +211,19 @@ func (s *scratch) Commit(ctx context.Context, clamp *time.Time) (build.Layer, er
 	return build.Layer{Chain: info.ChainID, DiffID: info.DiffID}, nil
 }
 
+// CommitTar registers the layer tar r over the parent. The rootfs stays
+// mounted until r is consumed: the writer of r may be reading it.
+func (s *scratch) CommitTar(ctx context.Context, r io.Reader, clamp *time.Time) (build.Layer, error) {
+	if clamp != nil {
+		r = clampTimes(r, *clamp)
+	}
+	info, err := imagetar.RegisterLayer(ctx, s.e.stores(), s.parent, r)
+	if err != nil {
+		return build.Layer{}, err
+	}
+	return build.Layer{Chain: info.ChainID, DiffID: info.DiffID}, nil
+}
+
 // writeChanges diffs a vfs layer (a full tree) against its parent's tree.
 func (s *scratch) writeChanges(ctx context.Context, w io.Writer, upper string) error {
 	lower := ""
