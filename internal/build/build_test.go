@@ -21,10 +21,10 @@ func parse(t *testing.T, dockerfile string, args map[string]string) (*builder, e
 
 func TestParseErrorsNameTheLine(t *testing.T) {
 	for dockerfile, want := range map[string]string{
-		"FROM busybox\nFROBNICATE x\n":          "line 2: unknown instruction: FROBNICATE",
-		"RUN echo no stage\n":                   "no build stage",
-		"FROM busybox\nCOPY\n":                  "line 2",
-		"# just a comment\n":                    "file with no instructions",
+		"FROM busybox\nFROBNICATE x\n":              "line 2: unknown instruction: FROBNICATE",
+		"RUN echo no stage\n":                       "no build stage",
+		"FROM busybox\nCOPY\n":                      "line 2",
+		"# just a comment\n":                        "file with no instructions",
 		"FROM busybox\nRUN echo \\\n  ok\nEXPOSE\n": "line 4",
 	} {
 		_, err := parse(t, dockerfile, nil)

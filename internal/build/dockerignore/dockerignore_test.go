@@ -17,19 +17,19 @@ func TestExcluded(t *testing.T) {
 		t.Fatal(err)
 	}
 	for path, want := range map[string]bool{
-		"node_modules":         true,
-		"node_modules/x/y.js":  true, // through its parent
-		"a.log":                true,
-		"deep/down/b.log":      true,
-		"keep/important.log":   false, // the exception wins: it comes last
-		"keep/other.log":       true,
-		"build":                true,
-		"build/out":            true,
-		"src/build":            false, // a leading / anchors nothing more than no slash: root only
-		"x.tmp":                true,
-		"dir/x.tmp":            false, // * does not cross directories
-		"src/main.go":          false,
-		"Dockerfile":           false,
+		"node_modules":        true,
+		"node_modules/x/y.js": true, // through its parent
+		"a.log":               true,
+		"deep/down/b.log":     true,
+		"keep/important.log":  false, // the exception wins: it comes last
+		"keep/other.log":      true,
+		"build":               true,
+		"build/out":           true,
+		"src/build":           false, // a leading / anchors nothing more than no slash: root only
+		"x.tmp":               true,
+		"dir/x.tmp":           false, // * does not cross directories
+		"src/main.go":         false,
+		"Dockerfile":          false,
 	} {
 		if got := Excluded(pm, path); got != want {
 			t.Errorf("Excluded(%q) = %v, want %v", path, got, want)
