@@ -15,6 +15,7 @@ import (
 
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 	"github.com/opencontainers/go-digest"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
 	"github.com/strata-containers/strata/internal/archive"
@@ -75,6 +76,34 @@ type scratch struct {
 	lock    *lockfile.Locker
 	mounted bool
 	done    bool
+	// placeholders are files the runtime created in the rootfs as mount
+	// points of the host's network files; they are not the step's output.
+	placeholders []string
+}
+
+// hostNetworkFiles gives a RUN on the host's network the host's resolver
+// and hosts files, read-only, as Docker's builder does.
+func (s *scratch) hostNetworkFiles(sp *specs.Spec) {
+	for _, f := range []string{"/etc/resolv.conf", "/etc/hosts"} {
+		if _, err := os.Stat(f); err != nil {
+			continue
+		}
+		if _, err := os.Lstat(filepath.Join(s.Rootfs(), f)); errors.Is(err, os.ErrNotExist) {
+			s.placeholders = append(s.placeholders, f)
+		}
+		sp.Mounts = append(sp.Mounts, specs.Mount{Destination: f, Type: "bind", Source: f, Options: []string{"rbind", "ro"}})
+	}
+}
+
+// dropPlaceholders removes the mount points hostNetworkFiles made, when
+// they are still the empty files the runtime created.
+func (s *scratch) dropPlaceholders() {
+	for _, f := range s.placeholders {
+		p := filepath.Join(s.e.layers.RWDir(s.id), f)
+		if fi, err := os.Lstat(p); err == nil && fi.Mode().IsRegular() && fi.Size() == 0 {
+			os.Remove(p)
+		}
+	}
 }
 
 func (b *buildBackend) Scratch(ctx context.Context, parent digest.Digest) (build.Scratch, error) {
@@ -126,6 +155,9 @@ func (s *scratch) Run(ctx context.Context, rs build.RunSpec) (int, error) {
 	)
 	if err != nil {
 		return -1, err
+	}
+	if rs.Network == "host" {
+		s.hostNetworkFiles(sp)
 	}
 	if err := writeSpec(filepath.Join(s.bundle, "config.json"), sp); err != nil {
 		return -1, err
@@ -182,6 +214,7 @@ func (s *scratch) Commit(ctx context.Context, clamp *time.Time) (build.Layer, er
 	if err := s.unmount(); err != nil {
 		return build.Layer{}, err
 	}
+	s.dropPlaceholders()
 	upper := s.e.layers.RWDir(s.id)
 	stacked := s.e.layers.Driver() == "overlay"
 	if stacked {
