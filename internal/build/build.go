@@ -83,6 +83,7 @@ type RunSpec struct {
 	WorkingDir string
 	User       string
 	Network    string // host or none
+	Mounts     []RunMount
 	Output     io.Writer
 	// Started is called with the container's ID once it exists.
 	Started func(id string)

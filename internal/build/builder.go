@@ -140,8 +140,8 @@ func (b *builder) stageDeps(i int) ([]int, error) {
 		deps = append(deps, j)
 	}
 	for _, cmd := range b.stages[i].Commands {
-		if c, ok := cmd.(*instructions.CopyCommand); ok && c.From != "" {
-			from, err := b.meta.expand(b.lex, c.From)
+		for _, from := range fromRefs(cmd) {
+			from, err := b.meta.expand(b.lex, from)
 			if err != nil {
 				return nil, b.errAt(cmd.Location(), err)
 			}
@@ -151,6 +151,25 @@ func (b *builder) stageDeps(i int) ([]int, error) {
 		}
 	}
 	return deps, nil
+}
+
+// fromRefs lists the stages or images an instruction reads from: COPY
+// --from and RUN --mount=...,from=.
+func fromRefs(cmd instructions.Command) []string {
+	var refs []string
+	switch c := cmd.(type) {
+	case *instructions.CopyCommand:
+		if c.From != "" {
+			refs = append(refs, c.From)
+		}
+	case *instructions.RunCommand:
+		for _, m := range instructions.GetMounts(c) {
+			if m.From != "" {
+				refs = append(refs, m.From)
+			}
+		}
+	}
+	return refs
 }
 
 // stageRef resolves a stage name or index used in stage cur; only earlier

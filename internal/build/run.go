@@ -8,8 +8,6 @@ import (
 
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
-
-	"github.com/strata-containers/strata/internal/errdefs"
 )
 
 // ExitError is a RUN step whose command failed.
@@ -25,9 +23,6 @@ func (e *ExitError) Error() string {
 // dispatchRun runs a RUN step in a container over the current state and
 // commits what it changed as a layer.
 func (b *builder) dispatchRun(ctx context.Context, st *state, c *instructions.RunCommand) error {
-	if len(instructions.GetMounts(c)) > 0 {
-		return errdefs.Invalid("RUN --mount is not supported yet")
-	}
 	argv, err := runArgs(st, c)
 	if err != nil {
 		return err
@@ -40,7 +35,12 @@ func (b *builder) dispatchRun(ctx context.Context, st *state, c *instructions.Ru
 	env := st.runEnv(b.opts.BuildArgs)
 	cfg := st.cfg.Config
 	network := b.opts.Network
-	key := stepKey(st, fmt.Sprintf("RUN %q env=%q user=%q wd=%q net=%q", argv, env, cfg.User, cfg.WorkingDir, network))
+	mounts, mountKey, release, err := b.runMounts(ctx, st, c)
+	if err != nil {
+		return err
+	}
+	defer release()
+	key := stepKey(st, fmt.Sprintf("RUN %q env=%q user=%q wd=%q net=%q mounts=%q", argv, env, cfg.User, cfg.WorkingDir, network, mountKey))
 	if b.cached(ctx, st, key) {
 		return nil
 	}
@@ -51,7 +51,7 @@ func (b *builder) dispatchRun(ctx context.Context, st *state, c *instructions.Ru
 	defer scratch.Release(context.WithoutCancel(ctx))
 	var cid string
 	code, err := scratch.Run(ctx, RunSpec{
-		Args: argv, Env: env, WorkingDir: cfg.WorkingDir, User: cfg.User, Network: network, Output: b.out,
+		Args: argv, Env: env, WorkingDir: cfg.WorkingDir, User: cfg.User, Network: network, Output: b.out, Mounts: mounts,
 		Started: func(id string) { cid = id; b.printf(" ---> Running in %s\n", shortID12(id)) },
 	})
 	if err != nil {

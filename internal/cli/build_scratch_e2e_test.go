@@ -55,3 +55,34 @@ func TestE2EBuildReproducible(t *testing.T) {
 		t.Errorf("created is not SOURCE_DATE_EPOCH: %+v", cfg)
 	}
 }
+
+func TestE2EBuildRunMounts(t *testing.T) {
+	s := newContainerStore(t)
+	ctx := buildContext(t, map[string]string{
+		"data/f": "from-context",
+		"Dockerfile": `FROM busybox AS src
+RUN echo from-stage > /stagefile
+FROM busybox
+RUN --mount=type=bind,source=data,target=/mnt/data cat /mnt/data/f > /fromctx
+RUN --mount=type=bind,from=src,source=/stagefile,target=/sf cat /sf > /fromstage
+RUN --mount=type=cache,target=/cache echo x >> /cache/count && wc -l < /cache/count > /cachecount
+RUN --mount=type=tmpfs,target=/scratchpad touch /scratchpad/x && ls /scratchpad > /tmpfsls
+`,
+	})
+	s.ok(nil, "build", "-t", "mounts", ctx)
+	check := `cat /fromctx /fromstage /cachecount /tmpfsls; ls -d /mnt/data /sf /cache /scratchpad 2>&1 | grep -c 'No such file'`
+	want := "from-contextfrom-stage\n1\nx\n4\n"
+	if got := s.ok(nil, "run", "--rm", "mounts", "sh", "-c", check); got != want {
+		t.Errorf("after RUN --mount:\n%q\nwant\n%q", got, want)
+	}
+	// The cache mount outlives the build; builder prune drops it.
+	s.ok(nil, "build", "--no-cache", "-t", "mounts", ctx)
+	if got := s.ok(nil, "run", "--rm", "mounts", "cat", "/cachecount"); got != "2\n" {
+		t.Errorf("the cache mount was not kept: count %q", got)
+	}
+	s.ok(nil, "builder", "prune", "-f")
+	s.ok(nil, "build", "-t", "mounts", ctx)
+	if got := s.ok(nil, "run", "--rm", "mounts", "cat", "/cachecount"); got != "1\n" {
+		t.Errorf("builder prune kept the cache mount: count %q", got)
+	}
+}

@@ -236,6 +236,12 @@ func (e *Engine) BuilderPrune(ctx context.Context, all bool) (BuilderPruneReport
 	if err != nil {
 		return BuilderPruneReport{Entries: n}, GCReport{}, err
 	}
+	if all {
+		// RUN --mount=type=cache directories go with the cache.
+		if err := os.RemoveAll(filepath.Join(e.cfg.Root, "build", "mounts")); err != nil {
+			return BuilderPruneReport{Entries: n}, GCReport{}, err
+		}
+	}
 	gc, err := e.gc(ctx)
 	return BuilderPruneReport{Entries: n}, gc, err
 }

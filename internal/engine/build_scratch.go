@@ -76,8 +76,8 @@ type scratch struct {
 	lock    *lockfile.Locker
 	mounted bool
 	done    bool
-	// placeholders are files the runtime created in the rootfs as mount
-	// points of the host's network files; they are not the step's output.
+	// placeholders are mount points the runtime created in the rootfs
+	// (host network files, --mount targets); they are not the step's output.
 	placeholders []string
 }
 
@@ -95,13 +95,31 @@ func (s *scratch) hostNetworkFiles(sp *specs.Spec) {
 	}
 }
 
+// runMounts adds a RUN's --mount mounts to its spec.
+func (s *scratch) runMounts(sp *specs.Spec, mounts []build.RunMount) {
+	for _, m := range mounts {
+		if _, err := os.Lstat(filepath.Join(s.Rootfs(), m.Target)); errors.Is(err, os.ErrNotExist) {
+			s.placeholders = append(s.placeholders, m.Target)
+		}
+		sm := specs.Mount{Destination: m.Target, Type: "bind", Source: m.Source, Options: []string{"rbind"}}
+		if m.Type == "tmpfs" {
+			sm = specs.Mount{Destination: m.Target, Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", "nodev"}}
+		}
+		if m.ReadOnly {
+			sm.Options = append(sm.Options, "ro")
+		}
+		sp.Mounts = append(sp.Mounts, sm)
+	}
+}
+
 // dropPlaceholders removes the mount points hostNetworkFiles made, when
 // they are still the empty files the runtime created.
 func (s *scratch) dropPlaceholders() {
 	for _, f := range s.placeholders {
 		p := filepath.Join(s.e.layers.RWDir(s.id), f)
-		if fi, err := os.Lstat(p); err == nil && fi.Mode().IsRegular() && fi.Size() == 0 {
-			os.Remove(p)
+		fi, err := os.Lstat(p)
+		if err == nil && (fi.IsDir() || fi.Mode().IsRegular() && fi.Size() == 0) {
+			os.Remove(p) // a directory only if empty
 		}
 	}
 }
@@ -159,6 +177,7 @@ func (s *scratch) Run(ctx context.Context, rs build.RunSpec) (int, error) {
 	if rs.Network == "host" {
 		s.hostNetworkFiles(sp)
 	}
+	s.runMounts(sp, rs.Mounts)
 	if err := writeSpec(filepath.Join(s.bundle, "config.json"), sp); err != nil {
 		return -1, err
 	}
