@@ -26,21 +26,27 @@ type copySpec struct {
 	chmod    string
 	checksum string
 	add      bool
+	unpack   *bool    // ADD --unpack: nil unpacks local archives only
+	exclude  []string // --exclude patterns
+	parents  bool
 }
 
 func copyFromCopy(c *instructions.CopyCommand) copySpec {
 	return copySpec{name: "COPY", srcs: c.SourcePaths, contents: c.SourceContents, dest: c.DestPath,
-		from: c.From, chown: c.Chown, chmod: c.Chmod}
+		from: c.From, chown: c.Chown, chmod: c.Chmod, exclude: c.ExcludePatterns, parents: c.Parents}
 }
 
 func copyFromAdd(c *instructions.AddCommand) copySpec {
 	return copySpec{name: "ADD", srcs: c.SourcePaths, contents: c.SourceContents, dest: c.DestPath,
-		chown: c.Chown, chmod: c.Chmod, checksum: c.Checksum, add: true}
+		chown: c.Chown, chmod: c.Chmod, checksum: c.Checksum, add: true, unpack: c.Unpack, exclude: c.ExcludePatterns}
 }
 
 // dispatchCopy copies files from the context (or another stage or image)
 // into a new layer.
 func (b *builder) dispatchCopy(ctx context.Context, st *state, cs copySpec) error {
+	if cs.parents {
+		return errdefs.Invalid("%s --parents is not supported", cs.name)
+	}
 	mode, err := parseChmod(cs.chmod)
 	if err != nil {
 		return err
@@ -56,7 +62,7 @@ func (b *builder) dispatchCopy(ctx context.Context, st *state, cs copySpec) erro
 	}
 	defer plan.cleanup()
 	desc := fmt.Sprintf("%s %s:%s in %s ", cs.name, plan.kind(), plan.hash.Encoded(), cs.dest)
-	key := stepKey(st, fmt.Sprintf("%s from=%q chown=%q chmod=%q %s", cs.name, src.key, cs.chown, cs.chmod, desc))
+	key := stepKey(st, fmt.Sprintf("%s from=%q chown=%q chmod=%q exclude=%q %s", cs.name, src.key, cs.chown, cs.chmod, cs.exclude, desc))
 	if b.cached(ctx, st, key) {
 		return nil
 	}

@@ -40,6 +40,9 @@ type copyPlan struct {
 	ignore *patternmatcher.PatternMatcher
 	tmp    string // downloads
 	memo   *hashMemo
+	// exclude holds --exclude's patterns, matched against paths relative
+	// to each source.
+	exclude *patternmatcher.PatternMatcher
 }
 
 func (p *copyPlan) kind() string {
@@ -62,6 +65,13 @@ func (b *builder) planCopy(ctx context.Context, st *state, cs copySpec, src copy
 	p := &copyPlan{}
 	if src.context {
 		p.ignore, p.memo = b.ignore, b.memo
+	}
+	if len(cs.exclude) > 0 {
+		excl, err := dockerignore.New(cs.exclude)
+		if err != nil {
+			return nil, errdefs.Invalid("%s --exclude: %w", cs.name, err)
+		}
+		p.exclude = excl
 	}
 	p.dst, p.dstDir = destPath(st, cs.dest)
 	for _, s := range cs.srcs {
@@ -112,6 +122,8 @@ func (p *copyPlan) resolve(ctx context.Context, cs copySpec, src copySrc, s stri
 		if err != nil {
 			return nil, err
 		}
+		// A downloaded archive is unpacked only when asked (--unpack).
+		it.extract = cs.unpack != nil && *cs.unpack && isArchive(it.src)
 		return []copyItem{it}, nil
 	}
 	rel, err := cleanSource(cs.name, s)
@@ -152,7 +164,7 @@ func (p *copyPlan) item(cs copySpec, src copySrc, rel string) (copyItem, error) 
 		return copyItem{}, notFound
 	}
 	it := copyItem{src: host, rel: rel, base: path.Base("/" + rel), isDir: fi.IsDir()}
-	if cs.add && fi.Mode().IsRegular() {
+	if cs.add && fi.Mode().IsRegular() && (cs.unpack == nil || *cs.unpack) {
 		it.extract = isArchive(host)
 	}
 	return it, nil
@@ -308,6 +320,12 @@ func (p *copyPlan) walk(ctx context.Context, it copyItem, fn func(rel, host stri
 		rel = filepath.ToSlash(rel)
 		if rel == "." {
 			rel = ""
+		}
+		if rel != "" && dockerignore.Excluded(p.exclude, rel) {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
 		}
 		if rel != "" && p.ignore != nil {
 			if dockerignore.Excluded(p.ignore, path.Join(it.rel, rel)) {

@@ -96,6 +96,14 @@ func (b *builder) fromStage(ctx context.Context, i int) (*state, error) {
 	if base == "" {
 		return nil, errdefs.Invalid("base name (%s) should not be blank", b.stages[i].BaseName)
 	}
+	if p := b.stages[i].Platform; p != "" {
+		if p, err = b.meta.expand(b.lex, p); err != nil {
+			return nil, err
+		}
+		if p != platformArgs()["TARGETPLATFORM"] && p != runtime.GOOS+"/"+runtime.GOARCH {
+			return nil, errdefs.Invalid("FROM --platform=%s: only the host's platform (%s) can be built", p, platformArgs()["TARGETPLATFORM"])
+		}
+	}
 	epoch := ""
 	if b.opts.SourceDateEpoch != nil {
 		epoch = fmt.Sprint(b.opts.SourceDateEpoch.Unix())

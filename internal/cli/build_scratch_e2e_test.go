@@ -86,3 +86,19 @@ RUN --mount=type=tmpfs,target=/scratchpad touch /scratchpad/x && ls /scratchpad 
 		t.Errorf("builder prune kept the cache mount: count %q", got)
 	}
 }
+
+func TestE2EBuildCopyExcludeAndPlatform(t *testing.T) {
+	s := newContainerStore(t)
+	ctx := buildContext(t, map[string]string{
+		"dir/keep": "k", "dir/drop.tmp": "d", "dir/sub/skip": "s", "dir/sub/also": "a",
+		"Dockerfile": "FROM --platform=$BUILDPLATFORM busybox\nCOPY --exclude=*.tmp --exclude=sub/skip dir /d\n",
+	})
+	s.ok(nil, "build", "-t", "excl", ctx)
+	if got := s.ok(nil, "run", "--rm", "excl", "sh", "-c", "find /d -type f | sort"); got != "/d/keep\n/d/sub/also\n" {
+		t.Errorf("COPY --exclude left:\n%s", got)
+	}
+	bad := buildContext(t, map[string]string{"Dockerfile": "FROM --platform=linux/s390x busybox\n"})
+	if r := s.run(nil, "build", bad); r.code != 1 || !strings.Contains(r.stderr, "only the host's platform") {
+		t.Errorf("foreign platform: exit %d, %s", r.code, r.stderr)
+	}
+}
