@@ -93,7 +93,7 @@ func (b *builder) metaScope(args []instructions.ArgCommand) (*argScope, error) {
 // expanded in env, else the global scope's (for an ARG in a stage).
 func (b *builder) argValue(kv instructions.KeyValuePairOptional, env []string, global *argScope) (*string, error) {
 	if v, ok := b.opts.BuildArgs[kv.Key]; ok {
-		b.usedArgs[kv.Key] = true
+		b.used.add(kv.Key)
 		return &v, nil
 	}
 	if kv.Value != nil {

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
@@ -28,12 +29,29 @@ type builder struct {
 	ignore *patternmatcher.PatternMatcher
 	stages []instructions.Stage
 	meta   *argScope // the args declared before the first FROM
-	built  map[int]*state
-	step   int
-	total  int
-	// usedArgs are the build args some ARG consumed.
-	usedArgs map[string]bool
-	memo     *hashMemo
+	escape rune
+	// built holds each stage's result once it is built; a stage reads
+	// only the entries of the stages it depends on, after they are done.
+	built []*state
+	// stage and step are the stage this builder runs (each concurrent
+	// stage has its own copy of the builder) and its last step number.
+	stage int
+	step  int
+	total int
+	used  *usedArgs
+	memo  *hashMemo
+}
+
+// usedArgs are the build args some ARG consumed, from any stage.
+type usedArgs struct {
+	mu sync.Mutex
+	m  map[string]bool
+}
+
+func (u *usedArgs) add(k string) {
+	u.mu.Lock()
+	u.m[k] = true
+	u.mu.Unlock()
 }
 
 func newBuilder(be Backend, opts Options) (*builder, error) {
@@ -49,8 +67,8 @@ func newBuilder(be Backend, opts Options) (*builder, error) {
 		return nil, errdefs.Invalid("dockerfile parse error: file with no instructions")
 	}
 	b := &builder{
-		be: be, opts: opts, out: opts.Out, lex: shell.NewLex(res.EscapeToken),
-		stages: stages, built: map[int]*state{}, usedArgs: map[string]bool{},
+		be: be, opts: opts, out: opts.Out, lex: shell.NewLex(res.EscapeToken), escape: res.EscapeToken,
+		stages: stages, built: make([]*state, len(stages)), used: &usedArgs{m: map[string]bool{}},
 	}
 	if b.out == nil {
 		b.out = io.Discard
@@ -84,15 +102,8 @@ func (b *builder) run(ctx context.Context) (*state, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, i := range needed {
-		b.total += 1 + len(b.stages[i].Commands)
-	}
-	for _, i := range needed {
-		st, err := b.buildStage(ctx, i)
-		if err != nil {
-			return nil, err
-		}
-		b.built[i] = st
+	if err := b.buildStages(ctx, needed); err != nil {
+		return nil, err
 	}
 	return b.built[target], nil
 }
@@ -203,7 +214,7 @@ func (b *builder) printStep(code string) {
 func (b *builder) warnUnusedArgs() {
 	var unused []string
 	for k := range b.opts.BuildArgs {
-		if !b.usedArgs[k] && !isPredefinedArg(k) {
+		if !b.used.m[k] && !isPredefinedArg(k) {
 			unused = append(unused, k)
 		}
 	}

@@ -105,8 +105,8 @@ func (b *builder) copySource(ctx context.Context, cs copySpec) (copySrc, func(),
 		return copySrc{root: b.opts.ContextDir, context: true, key: "context"}, func() {}, nil
 	}
 	var chain, key digest.Digest
-	cur := len(b.built) // stages are built in order; a reference must be earlier
-	if j, ok := b.stageRef(cs.from, len(b.stages)); ok && j <= cur && b.built[j] != nil {
+	if j, ok := b.stageRef(cs.from, b.stage); ok {
+		// An earlier stage this one depends on: built by now.
 		chain, key = b.built[j].chain, b.built[j].key
 	} else {
 		img, err := b.be.Image(ctx, cs.from, false)

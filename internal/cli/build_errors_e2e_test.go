@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -134,4 +135,38 @@ func TestE2EBuildContexts(t *testing.T) {
 		t.Errorf("lone Dockerfile on stdin:\n%s", out)
 	}
 	s.ok(strings.NewReader("FROM busybox\nCOPY kept /k\n"), "build", "-f", "-", ctx)
+}
+
+// TestE2EBuildStagesInParallel: stage a waits for a file that the later,
+// independent stage b writes into a shared cache mount; run one after the
+// other, a would give up (after 30 s) and fail the build. The output still
+// reads in Dockerfile order.
+func TestE2EBuildStagesInParallel(t *testing.T) {
+	s := newContainerStore(t)
+	ctx := buildContext(t, map[string]string{"Dockerfile": `FROM busybox AS a
+RUN --mount=type=cache,id=sync,target=/sync i=0; while [ ! -e /sync/b ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done; test -e /sync/b && echo saw-b > /a
+FROM busybox AS b
+RUN --mount=type=cache,id=sync,target=/sync touch /sync/b && echo made-b > /b
+FROM busybox
+COPY --from=a /a /a
+COPY --from=b /b /b
+CMD ["cat", "/a", "/b"]
+`})
+	out := s.ok(nil, "build", "-t", "parallel", ctx)
+	if got := s.ok(nil, "run", "--rm", "parallel"); got != "saw-b\nmade-b\n" {
+		t.Errorf("parallel stages gave %q", got)
+	}
+	last := 0
+	for _, l := range lines(out) {
+		var n, total int
+		if _, err := fmt.Sscanf(l, "Step %d/%d :", &n, &total); err == nil {
+			if n != last+1 {
+				t.Errorf("step %d after step %d:\n%s", n, last, out)
+			}
+			last = n
+		}
+	}
+	if last != 8 {
+		t.Errorf("saw %d steps, want 8:\n%s", last, out)
+	}
 }
