@@ -6,7 +6,9 @@
 // the small Backend and Scratch interfaces defined here.
 //
 // Parsing is the reference grammar's (moby/buildkit's dockerfile parser and
-// instructions packages); variable substitution is its shell lexer.
+// instructions packages); variable substitution is its shell lexer. Only
+// the stages the target needs are built (FROM <stage>, COPY --from, RUN
+// --mount from=), each as soon as the stages it needs are done.
 //
 // The cache: each step has a key, the digest of its parent's key and of what
 // the step does after substitution (the instruction, the build args in
