@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -219,6 +220,7 @@ func (b *builder) warnUnusedArgs() {
 		}
 	}
 	if len(unused) > 0 {
+		slices.Sort(unused)
 		b.printf("[Warning] One or more build-args %v were not consumed\n", unused)
 	}
 }

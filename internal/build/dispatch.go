@@ -20,7 +20,7 @@ const nop = "/bin/sh -c #(nop)  "
 // dispatch runs one instruction over st.
 func (b *builder) dispatch(ctx context.Context, st *state, cmd instructions.Command, later map[string]bool) error {
 	if a, ok := cmd.(*instructions.ArgCommand); ok {
-		return b.dispatchArg(st, a)
+		return b.dispatchArg(ctx, st, a)
 	}
 	if err := b.expandCommand(st, cmd, later); err != nil {
 		return err
@@ -53,7 +53,7 @@ func (b *builder) dispatch(ctx context.Context, st *state, cmd instructions.Comm
 	return nil
 }
 
-func (b *builder) dispatchArg(st *state, a *instructions.ArgCommand) error {
+func (b *builder) dispatchArg(ctx context.Context, st *state, a *instructions.ArgCommand) error {
 	var parts []string
 	for _, kv := range a.Args {
 		v, err := b.argValue(kv, st.expansionEnv(), b.meta)
@@ -65,7 +65,7 @@ func (b *builder) dispatchArg(st *state, a *instructions.ArgCommand) error {
 	}
 	desc := "ARG " + strings.Join(parts, " ")
 	key := stepKey(st, desc)
-	if !b.cached(context.Background(), st, key) {
+	if !b.cached(ctx, st, key) {
 		b.record(st, key, nop+desc, nil)
 	}
 	return nil

@@ -29,10 +29,16 @@ type state struct {
 	args  *argScope
 	// cmdSet says that the stage set CMD, which ENTRYPOINT then keeps.
 	cmdSet bool
+	// imageID is the ID of the base image while the state is still it:
+	// its stored config, whose bytes a re-encoding need not reproduce.
+	imageID digest.Digest
 }
 
 // id is the ID the state would have as an image: its config's digest.
 func (st *state) id() digest.Digest {
+	if st.imageID != "" {
+		return st.imageID
+	}
 	data, _ := json.Marshal(st.cfg)
 	return digest.FromBytes(data)
 }
@@ -125,7 +131,7 @@ func (b *builder) fromStage(ctx context.Context, i int) (*state, error) {
 		return nil, err
 	}
 	key := digest.FromString("image " + img.ID.String() + " " + epoch)
-	return &state{cfg: cloneConfig(img.Config), chain: img.Chain, key: key, args: newArgScope()}, nil
+	return &state{cfg: cloneConfig(img.Config), chain: img.Chain, key: key, args: newArgScope(), imageID: img.ID}, nil
 }
 
 // runTriggers runs the base image's ONBUILD instructions, then drops them.
@@ -183,7 +189,7 @@ func (b *builder) cached(ctx context.Context, st *state, key digest.Digest) bool
 	if json.Unmarshal(e.Config, &cfg) != nil {
 		return false
 	}
-	st.cfg, st.chain, st.key = cfg, e.Chain, key
+	st.cfg, st.chain, st.key, st.imageID = cfg, e.Chain, key, ""
 	b.printf(" ---> Using cache\n")
 	return true
 }
@@ -199,7 +205,7 @@ func (b *builder) record(st *state, key digest.Digest, createdBy string, l *Laye
 	}
 	st.cfg.History = append(st.cfg.History, h)
 	st.cfg.Created = &now
-	st.key = key
+	st.key, st.imageID = key, ""
 	if data, err := json.Marshal(st.cfg); err == nil {
 		_ = b.cache.Put(key, Entry{Config: data, Chain: st.chain})
 	}
