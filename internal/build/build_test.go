@@ -194,3 +194,28 @@ func mustSymlink(t *testing.T, target, p string) {
 		t.Fatal(err)
 	}
 }
+
+func TestEscapeDirectiveAndModifiers(t *testing.T) {
+	dockerfile := "# escape=`\nFROM scratch\nLABEL x=\"${A:+alt}\" y=\"${B:-dflt}\" z=C:\\path\nCOPY a `\n  b /\n"
+	b, err := parse(t, dockerfile, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := &state{args: newArgScope()}
+	st.cfg.Config.Env = []string{"A=set"}
+	cmds := b.stages[0].Commands
+	if err := b.expandCommand(st, cmds[0], nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := applyMeta(&st.cfg.Config, cmds[0]); err != nil {
+		t.Fatal(err)
+	}
+	// ${A:+alt} and ${B:-dflt}; with ` as the escape a backslash is an
+	// ordinary character.
+	if l := st.cfg.Config.Labels; l["x"] != "alt" || l["y"] != "dflt" || l["z"] != `C:\path` {
+		t.Errorf("labels %q", l)
+	}
+	if c, ok := cmds[1].(*instructions.CopyCommand); !ok || !slices.Equal(c.SourcePaths, []string{"a", "b"}) {
+		t.Errorf("COPY with a ` continuation: %+v", cmds[1])
+	}
+}

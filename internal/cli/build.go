@@ -22,8 +22,19 @@ type buildFlags struct {
 	noCache, pull, quiet    bool
 }
 
-// newBuildCommand is `build` (and `image build`): Docker's classic builder
-// output, step by step.
+// addBuildCommands adds `build`, `image build` and `builder` to root.
+func (c *cli) addBuildCommands(root *cobra.Command, lookupEnv func(string) (string, bool)) {
+	build := c.newBuildCommand("build", lookupEnv)
+	build.Annotations[annotTop] = "4" // docker's place: after ps, before pull
+	root.AddCommand(build, c.newBuilderCommand(lookupEnv))
+	for _, cmd := range root.Commands() {
+		if cmd.Name() == "image" {
+			cmd.AddCommand(c.newBuildCommand("build", lookupEnv))
+		}
+	}
+}
+
+// newBuildCommand is `build`: Docker's classic builder output, step by step.
 func (c *cli) newBuildCommand(verb string, lookupEnv func(string) (string, bool)) *cobra.Command {
 	var f buildFlags
 	cmd := &cobra.Command{

@@ -3,7 +3,11 @@ package cli
 import (
 	"archive/tar"
 	"bytes"
+	"crypto/sha256"
 	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -138,6 +142,10 @@ CMD ["default"]
 	if !strings.Contains(strings.Join(c.Env, ","), "GREETING=hello world") {
 		t.Errorf("env: %v", c.Env)
 	}
+	// busybox's layer, 3 RUN, 4 COPY and 1 ADD: metadata steps add none.
+	if n := len(cfg.RootFS.Layers); n != 9 {
+		t.Errorf("%d layers, want 9", n)
+	}
 	got := s.ok(nil, "run", "--rm", "--user", "0", "--entrypoint", "sh", "every:1", "-c",
 		`cat /greeting /exec /heredoc /inline.txt /docs/x.md /docs/y.md /copied/sub/f /unpacked/from-tar.txt; stat -c '%u:%g %a' /dst/a.txt /dst/b.txt; pwd`)
 	want := "hello world from tests!\nexec-form\nheredoc\ninline x\nmdmd2ftar1234:1 750\n1234:1 750\n/work/sub\n"
@@ -192,5 +200,40 @@ func TestE2EBuildCache(t *testing.T) {
 	s.ok(nil, "builder", "prune", "-f")
 	if out := s.ok(nil, "build", ctx); strings.Contains(out, "Using cache") {
 		t.Errorf("the cache survived builder prune:\n%s", out)
+	}
+}
+
+func TestE2EBuildCacheArgs(t *testing.T) {
+	s := newContainerStore(t)
+	ctx := buildContext(t, map[string]string{"Dockerfile": "FROM busybox\nARG V=1\nRUN echo $V > /v\n"})
+	s.ok(nil, "build", "--build-arg", "V=1", ctx)
+	if out := s.ok(nil, "build", "--build-arg", "V=2", ctx); !strings.Contains(out, "Running in") {
+		t.Errorf("a changed build arg did not invalidate the RUN:\n%s", out)
+	}
+	if out := s.ok(nil, "build", "--build-arg", "V=1", ctx); strings.Contains(out, "Running in") {
+		t.Errorf("the first build arg's RUN was not cached:\n%s", out)
+	}
+	out := s.ok(nil, "build", "--build-arg", "UNUSED=1", "--build-arg", "V=1", ctx)
+	if !strings.Contains(out, "[Warning] One or more build-args [UNUSED] were not consumed") {
+		t.Errorf("no warning for an unused build arg:\n%s", out)
+	}
+}
+
+// ADD of a URL, checked against --checksum, from a server of the test's.
+func TestE2EBuildAddURL(t *testing.T) {
+	s := newContainerStore(t)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte("remote content\n"))
+	}))
+	t.Cleanup(srv.Close)
+	sum := sha256.Sum256([]byte("remote content\n"))
+	good := fmt.Sprintf("FROM busybox\nADD --checksum=sha256:%x %s/dir/file.txt /got/\n", sum, srv.URL)
+	s.ok(nil, "build", "-t", "url", buildContext(t, map[string]string{"Dockerfile": good}))
+	if got := s.ok(nil, "run", "--rm", "url", "cat", "/got/file.txt"); got != "remote content\n" {
+		t.Errorf("ADD URL gave %q", got)
+	}
+	bad := fmt.Sprintf("FROM busybox\nADD --checksum=sha256:%064x %s/file.txt /got\n", 0, srv.URL)
+	if r := s.run(nil, "build", buildContext(t, map[string]string{"Dockerfile": bad})); r.code != 1 || !strings.Contains(r.stderr, "checksum mismatch") {
+		t.Errorf("a wrong checksum: exit %d, %s", r.code, r.stderr)
 	}
 }
