@@ -34,6 +34,7 @@ measure() {
 	shift
 	buildcmd=("$@")
 	for i in $(seq "$runs"); do
+		${prep:-true}
 		cold+=("$(ms "${coldcmd[@]}")")
 		cached+=("$(ms "${buildcmd[@]}")")
 		echo "change $name $i" >"$ctx/tree/d7/f7"
@@ -49,8 +50,10 @@ for i in $(seq "$runs"); do
 	runcached+=("$(ms "${s[@]}" build -f "$work/Dockerfile.run" "$ctx")")
 done
 echo "strata build, FROM busybox + 5 RUN: cold $(median "${runcold[@]}") ms, cached $(median "${runcached[@]}") ms (medians of $runs)"
-prune_then_build() { "${s[@]}" builder prune -f >/dev/null && "${s[@]}" build -t bench "$ctx"; }
-measure "strata build" prune_then_build -- "${s[@]}" build -t bench "$ctx"
+# Cold: the cache and the layers it kept are gone (pruned before timing).
+prune() { "${s[@]}" builder prune -f >/dev/null; }
+prep=prune measure "strata build" "${s[@]}" build -t bench "$ctx" -- "${s[@]}" build -t bench "$ctx"
+measure "strata build --no-cache" "${s[@]}" build --no-cache -t bench "$ctx" -- "${s[@]}" build -t bench "$ctx"
 if command -v podman >/dev/null && command -v runc >/dev/null; then
 	p=(podman --root "$work/podman" --runroot "$work/podman-run" --storage-driver overlay --runtime runc)
 	go run ./hack/mkbusybox >"$work/busybox.tar"
