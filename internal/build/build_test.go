@@ -219,3 +219,37 @@ func TestEscapeDirectiveAndModifiers(t *testing.T) {
 		t.Errorf("COPY with a ` continuation: %+v", cmds[1])
 	}
 }
+
+// The memo never hides a change: a file rewritten with the same size and
+// its old mtime has a new ctime, so it is read again.
+func TestHashMemo(t *testing.T) {
+	dir := t.TempDir()
+	f := filepath.Join(dir, "f")
+	if err := os.WriteFile(f, []byte("aaaa"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fi, _ := os.Stat(f)
+	m := loadHashMemo(filepath.Join(dir, "memo"))
+	h1, err := m.fileHash(f, fi)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.save(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(f, []byte("bbbb"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(f, fi.ModTime(), fi.ModTime()); err != nil {
+		t.Fatal(err)
+	}
+	fi2, _ := os.Stat(f)
+	m2 := loadHashMemo(filepath.Join(dir, "memo"))
+	h2, err := m2.fileHash(f, fi2)
+	if err != nil || h2 == h1 {
+		t.Errorf("rewritten file: hash %s (was %s), %v", h2, h1, err)
+	}
+	if again, _ := m2.fileHash(f, fi2); again != h2 {
+		t.Errorf("memo gave %s, want %s", again, h2)
+	}
+}

@@ -25,6 +25,7 @@ import (
 // On disk (<root>/build/filehash): one line per file, "<key> <sha256 hex>".
 type hashMemo struct {
 	path  string
+	once  sync.Once // the file is read on first use: most steps never hash
 	mu    sync.Mutex
 	known map[string]string
 	added int
@@ -34,17 +35,19 @@ type hashMemo struct {
 const maxMemo = 200_000
 
 func loadHashMemo(path string) *hashMemo {
-	m := &hashMemo{path: path, known: map[string]string{}}
-	data, err := os.ReadFile(path)
+	return &hashMemo{path: path, known: map[string]string{}}
+}
+
+func (m *hashMemo) load() {
+	data, err := os.ReadFile(m.path)
 	if err != nil {
-		return m
+		return
 	}
 	for _, line := range bytes.Split(data, []byte{'\n'}) {
 		if k, v, ok := bytes.Cut(line, []byte{' '}); ok && len(v) == 64 {
 			m.known[string(k)] = string(v)
 		}
 	}
-	return m
 }
 
 func memoKey(fi fs.FileInfo) (string, bool) {
@@ -60,6 +63,7 @@ func memoKey(fi fs.FileInfo) (string, bool) {
 func (m *hashMemo) fileHash(host string, fi fs.FileInfo) (string, error) {
 	key, ok := memoKey(fi)
 	if m != nil && ok {
+		m.once.Do(m.load)
 		m.mu.Lock()
 		h, hit := m.known[key]
 		m.mu.Unlock()
