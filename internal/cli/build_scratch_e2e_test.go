@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/strata-containers/strata/internal/testutil"
 )
 
 // A statically linked Go program built on the host, in a FROM scratch image.
@@ -100,5 +102,26 @@ func TestE2EBuildCopyExcludeAndPlatform(t *testing.T) {
 	bad := buildContext(t, map[string]string{"Dockerfile": "FROM --platform=linux/s390x busybox\n"})
 	if r := s.run(nil, "build", bad); r.code != 1 || !strings.Contains(r.stderr, "only the host's platform") {
 		t.Errorf("foreign platform: exit %d, %s", r.code, r.stderr)
+	}
+}
+
+// With the vfs driver, a step's layer is the difference of two full trees:
+// deletions are recorded and a RUN that changes nothing adds no layer.
+func TestE2EBuildVFS(t *testing.T) {
+	newContainerStore(t) // the same requirements
+	s := newStore(t)
+	vfs := func(args ...string) []string { return append([]string{"--storage-driver", "vfs"}, args...) }
+	s.ok(nil, vfs("import", "--change", `CMD ["sh"]`, writeFile(t, "busybox.tar", testutil.BusyboxRootfs(t)), "busybox:latest")...)
+	ctx := buildContext(t, map[string]string{
+		"f":          "copied",
+		"Dockerfile": "FROM busybox\nCOPY f /f\nRUN rm /etc/group && echo ran > /ran\nRUN true\n",
+	})
+	s.ok(nil, vfs("build", "-t", "vfs", ctx)...)
+	got := s.ok(nil, vfs("run", "--rm", "vfs", "sh", "-c", "cat /f /ran; test -e /etc/group || echo gone")...)
+	if got != "copiedran\ngone\n" {
+		t.Errorf("vfs build gave %q", got)
+	}
+	if n := len(s.inspectImage(t, "vfs").RootFS.Layers); n != 3 {
+		t.Errorf("%d layers, want 3 (busybox, COPY, the first RUN)", n)
 	}
 }

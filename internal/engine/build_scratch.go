@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -251,9 +253,16 @@ func (s *scratch) Commit(ctx context.Context, clamp *time.Time) (build.Layer, er
 		}
 		pw.CloseWithError(err)
 	}()
-	var r io.Reader = pr
+	br := bufio.NewReaderSize(pr, 64<<10)
+	if head, _ := br.Peek(512); len(head) == 512 && bytes.Count(head, []byte{0}) == 512 {
+		// The tar starts with its end marker: nothing changed (vfs, or an
+		// overlay upper holding only what the runtime put there).
+		pr.CloseWithError(errors.New("empty layer"))
+		return build.Layer{Empty: true}, nil
+	}
+	var r io.Reader = br
 	if clamp != nil {
-		r = clampTimes(pr, *clamp)
+		r = clampTimes(br, *clamp)
 	}
 	info, err := imagetar.RegisterLayer(ctx, s.e.stores(), s.parent, r)
 	pr.CloseWithError(errors.New("layer registration ended"))

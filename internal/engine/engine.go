@@ -10,6 +10,7 @@
 //	layers/      read-only and writable layers (package layer)
 //	images/      image records and references (package image)
 //	containers/  container records, names, states and logs (package container)
+//	build/       the build cache, file-hash memo and RUN cache mounts (package build)
 //	gc.lock      the garbage-collection lock, see below
 //
 // and under Config.RunRoot, state that dies with the machine:
@@ -17,8 +18,11 @@
 //	containers/<id>/  a running container's OCI bundle (config.json, the
 //	                  rootfs mount point, the monitor's config and stderr)
 //	runtime/          the runtime's state directory (package runtime)
+//	build/<id>/       a build step's bundle and rootfs mount; <id>.lock is
+//	                  held while the step lives (build_scratch.go)
 //
-// Garbage collection is by reachability. Image records are the roots, and
+// Garbage collection is by reachability. Image records are the roots (and
+// so are the build cache's entries, whose layers a rebuild reuses), and
 // containers keep their images through the imageUsers hook; each root keeps its
 // manifest, its config, its layer blobs and the layers named by the chain IDs
 // of its config's diff IDs. Everything else in the content and layer stores
