@@ -43,7 +43,7 @@ func (p *copyPlan) download(ctx context.Context, raw, checksum string) (copyItem
 		return copyItem{}, errdefs.Invalid("ADD %s: %w", raw, err)
 	}
 	if p.tmp == "" {
-		if p.tmp, err = os.MkdirTemp("", "strata-build-add-"); err != nil {
+		if p.tmp, err = os.MkdirTemp(p.tempDir, "add-"); err != nil {
 			return copyItem{}, err
 		}
 	}

@@ -117,6 +117,9 @@ type Options struct {
 	SourceDateEpoch *time.Time
 	// CacheDir is where the cache lives.
 	CacheDir string
+	// TempDir is where downloads (ADD of a URL) are kept during a step;
+	// the system's temp directory if empty.
+	TempDir string
 }
 
 // Result is the built image, not yet stored.

@@ -33,13 +33,14 @@ type copyItem struct {
 
 // copyPlan is a COPY's sources, resolved and hashed, and its destination.
 type copyPlan struct {
-	items  []copyItem
-	dst    string // relative to the rootfs root
-	dstDir bool   // the destination is a directory for sure
-	hash   digest.Digest
-	ignore *patternmatcher.PatternMatcher
-	tmp    string // downloads
-	memo   *hashMemo
+	items   []copyItem
+	dst     string // relative to the rootfs root
+	dstDir  bool   // the destination is a directory for sure
+	hash    digest.Digest
+	ignore  *patternmatcher.PatternMatcher
+	tmp     string // downloads, in tempDir
+	tempDir string
+	memo    *hashMemo
 	// exclude holds --exclude's patterns, matched against paths relative
 	// to each source.
 	exclude *patternmatcher.PatternMatcher
@@ -62,7 +63,7 @@ func (p *copyPlan) cleanup() {
 }
 
 func (b *builder) planCopy(ctx context.Context, st *state, cs copySpec, src copySrc) (*copyPlan, error) {
-	p := &copyPlan{}
+	p := &copyPlan{tempDir: b.opts.TempDir}
 	if src.context {
 		p.ignore, p.memo = b.ignore, b.memo
 	}

@@ -236,4 +236,5 @@ func TestE2EBuildAddURL(t *testing.T) {
 	if r := s.run(nil, "build", buildContext(t, map[string]string{"Dockerfile": bad})); r.code != 1 || !strings.Contains(r.stderr, "checksum mismatch") {
 		t.Errorf("a wrong checksum: exit %d, %s", r.code, r.stderr)
 	}
+	assertNoBuildLeftovers(t, s) // the downloads are gone
 }

@@ -28,9 +28,7 @@ func TestE2EBuildFailingRun(t *testing.T) {
 	if rws, _ := filepath.Glob(filepath.Join(s.root, "layers", "*", "rw", "*")); len(rws) > 0 {
 		t.Errorf("writable layers left: %v", rws)
 	}
-	if ents, _ := os.ReadDir(filepath.Join(s.root, "run", "build")); len(ents) > 0 {
-		t.Errorf("run/build holds %v", ents)
-	}
+	assertNoBuildLeftovers(t, s)
 	if r := s.run(nil, "build", ctx); !strings.Contains(r.stdout, "Using cache") {
 		t.Errorf("the step before the failure was not cached:\n%s", r.stdout)
 	}
@@ -135,6 +133,7 @@ func TestE2EBuildContexts(t *testing.T) {
 		t.Errorf("lone Dockerfile on stdin:\n%s", out)
 	}
 	s.ok(strings.NewReader("FROM busybox\nCOPY kept /k\n"), "build", "-f", "-", ctx)
+	assertNoBuildLeftovers(t, s) // the unpacked tar contexts are gone
 }
 
 // TestE2EBuildStagesInParallel: stage a waits for a file that the later,

@@ -17,6 +17,7 @@ import (
 	"github.com/strata-containers/strata/internal/build"
 	"github.com/strata-containers/strata/internal/errdefs"
 	"github.com/strata-containers/strata/internal/imagetar"
+	"github.com/strata-containers/strata/internal/lockfile"
 	"github.com/strata-containers/strata/internal/reference"
 )
 
@@ -58,17 +59,21 @@ func (e *Engine) ImageBuild(ctx context.Context, opts BuildOptions) (BuildResult
 	default:
 		return BuildResult{}, errdefs.Invalid("network mode %q not supported by build (host, none)", opts.Network)
 	}
+	release, err := e.enterBuild(ctx)
+	if err != nil {
+		return BuildResult{}, err
+	}
+	defer release()
 	bctx, err := e.buildContext(ctx, opts)
 	if err != nil {
 		return BuildResult{}, err
 	}
 	defer bctx.cleanup()
 	defer e.shared()()
-	e.sweepScratches(ctx)
 	res, err := build.Build(ctx, &buildBackend{e: e}, build.Options{
 		Dockerfile: bctx.dockerfile, ContextDir: bctx.dir, BuildArgs: opts.BuildArgs, Target: opts.Target,
 		NoCache: opts.NoCache, Pull: opts.Pull, Labels: opts.Labels, Network: opts.Network, Out: opts.Out,
-		SourceDateEpoch: opts.SourceDateEpoch, CacheDir: e.buildCacheDir(),
+		SourceDateEpoch: opts.SourceDateEpoch, CacheDir: e.buildCacheDir(), TempDir: e.buildRunDir(),
 	})
 	if err != nil {
 		return BuildResult{}, err
@@ -97,6 +102,33 @@ func parseTags(tags []string) ([]reference.Named, error) {
 }
 
 func (e *Engine) buildCacheDir() string { return filepath.Join(e.cfg.Root, "build", "cache") }
+
+// buildRunDir holds what builds make while they run: step bundles
+// (<id>/, <id>.lock), unpacked contexts (context-*) and downloads (add-*).
+func (e *Engine) buildRunDir() string { return filepath.Join(e.cfg.RunRoot, "build") }
+
+// enterBuild holds <runroot>/build/builds.lock shared for a build's
+// duration. Whoever finds it free first sweeps what dead builds left: the
+// temporary directories (only when no build runs) and the step scratches
+// (each by its own lock).
+func (e *Engine) enterBuild(ctx context.Context) (func(), error) {
+	lk, err := lockfile.New(filepath.Join(e.buildRunDir(), "builds.lock"))
+	if err != nil {
+		return nil, err
+	}
+	if lk.TryLock() {
+		for _, pattern := range []string{"context-*", "add-*"} {
+			dirs, _ := filepath.Glob(filepath.Join(e.buildRunDir(), pattern))
+			for _, d := range dirs {
+				os.RemoveAll(d)
+			}
+		}
+		lk.Unlock()
+	}
+	lk.RLock()
+	e.sweepScratches(ctx)
+	return func() { lk.RUnlock(); lk.Close() }, nil
+}
 
 // buildCtx is a build's context on disk and its Dockerfile.
 type buildCtx struct {
@@ -173,7 +205,7 @@ func looksLikeArchive(br *bufio.Reader) bool {
 }
 
 func (e *Engine) unpackContext(ctx context.Context, b *buildCtx, r io.Reader) error {
-	dir, err := os.MkdirTemp("", "strata-build-context-")
+	dir, err := os.MkdirTemp(e.buildRunDir(), "context-")
 	if err != nil {
 		return err
 	}
