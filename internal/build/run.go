@@ -8,6 +8,8 @@ import (
 
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
+
+	"github.com/strata-containers/strata/internal/errdefs"
 )
 
 // ExitError is a RUN step whose command failed.
@@ -35,6 +37,13 @@ func (b *builder) dispatchRun(ctx context.Context, st *state, c *instructions.Ru
 	env := st.runEnv(b.opts.BuildArgs)
 	cfg := st.cfg.Config
 	network := b.opts.Network
+	switch n := instructions.GetNetwork(c); n {
+	case instructions.NetworkHost, instructions.NetworkNone:
+		network = n // RUN --network overrides the build's
+	}
+	if sec := instructions.GetSecurity(c); sec == "insecure" {
+		return errdefs.Invalid("RUN --security=insecure is not supported")
+	}
 	mounts, mountKey, release, err := b.runMounts(ctx, st, c)
 	if err != nil {
 		return err

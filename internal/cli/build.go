@@ -38,7 +38,7 @@ func (c *cli) addBuildCommands(root *cobra.Command, lookupEnv func(string) (stri
 func (c *cli) newBuildCommand(verb string, lookupEnv func(string) (string, bool)) *cobra.Command {
 	var f buildFlags
 	cmd := &cobra.Command{
-		Use:         verb + " [OPTIONS] PATH | URL | -",
+		Use:         verb + " [OPTIONS] PATH | -",
 		Short:       "Build an image from a Dockerfile",
 		Args:        exactArgs(1),
 		Annotations: map[string]string{annotAliases: "strata image build, strata build, strata builder build"},

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/strata-containers/strata/internal/testutil"
+	treg "github.com/strata-containers/strata/internal/testutil/registry"
 )
 
 // A statically linked Go program built on the host, in a FROM scratch image.
@@ -69,6 +70,7 @@ RUN --mount=type=bind,source=data,target=/mnt/data cat /mnt/data/f > /fromctx
 RUN --mount=type=bind,from=src,source=/stagefile,target=/sf cat /sf > /fromstage
 RUN --mount=type=cache,target=/cache echo x >> /cache/count && wc -l < /cache/count > /cachecount
 RUN --mount=type=tmpfs,target=/scratchpad touch /scratchpad/x && ls /scratchpad > /tmpfsls
+RUN --network=none true
 `,
 	})
 	s.ok(nil, "build", "-t", "mounts", ctx)
@@ -123,5 +125,24 @@ func TestE2EBuildVFS(t *testing.T) {
 	}
 	if n := len(s.inspectImage(t, "vfs").RootFS.Layers); n != 3 {
 		t.Errorf("%d layers, want 3 (busybox, COPY, the first RUN)", n)
+	}
+}
+
+// A base image absent from the store is pulled, as docker build does, and
+// --pull pulls it again.
+func TestE2EBuildPullsBase(t *testing.T) {
+	s := newContainerStore(t)
+	r := treg.Start(t, treg.HTTP)
+	name := r.Host + "/base/busybox:1"
+	s.ok(nil, "tag", "busybox", name)
+	s.ok(nil, "push", name)
+	s.ok(nil, "rmi", name)
+	ctx := buildContext(t, map[string]string{"Dockerfile": "FROM " + name + "\nRUN echo pulled > /p\n"})
+	s.ok(nil, "build", "-t", "frompull", ctx)
+	if got := s.ok(nil, "run", "--rm", "frompull", "cat", "/p"); got != "pulled\n" {
+		t.Errorf("built on a pulled base: %q", got)
+	}
+	if out := s.ok(nil, "build", "--pull", ctx); !strings.Contains(out, "Using cache") {
+		t.Errorf("--pull of an unchanged base invalidated the cache:\n%s", out)
 	}
 }
