@@ -140,14 +140,5 @@ func Build(ctx context.Context, be Backend, opts Options) (Result, error) {
 		return Result{}, err
 	}
 	b.warnUnusedArgs()
-	cfg := st.cfg
-	if len(opts.Labels) > 0 {
-		if cfg.Config.Labels == nil {
-			cfg.Config.Labels = map[string]string{}
-		}
-		for k, v := range opts.Labels {
-			cfg.Config.Labels[k] = v
-		}
-	}
-	return Result{Config: cfg, Chain: st.chain}, nil
+	return Result{Config: st.cfg, Chain: st.chain}, nil
 }

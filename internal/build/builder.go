@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -101,6 +102,9 @@ func (b *builder) run(ctx context.Context) (*state, error) {
 	}
 	needed, err := b.neededStages(target)
 	if err != nil {
+		return nil, err
+	}
+	if err := b.addLabelStep(target); err != nil {
 		return nil, err
 	}
 	if err := b.buildStages(ctx, needed); err != nil {
@@ -223,4 +227,32 @@ func (b *builder) warnUnusedArgs() {
 		slices.Sort(unused)
 		b.printf("[Warning] One or more build-args %v were not consumed\n", unused)
 	}
+}
+
+// addLabelStep appends --label's labels to the target stage as one LABEL
+// step, as Docker's classic builder does; quoted so that nothing in them
+// is substituted.
+func (b *builder) addLabelStep(target int) error {
+	if len(b.opts.Labels) == 0 {
+		return nil
+	}
+	keys := slices.Sorted(maps.Keys(b.opts.Labels))
+	line := "LABEL"
+	for _, k := range keys {
+		v := b.opts.Labels[k]
+		if strings.Contains(v, "'") {
+			return errdefs.Invalid("--label %s: a value with a single quote is not supported", k)
+		}
+		line += fmt.Sprintf(" %q='%s'", k, v)
+	}
+	res, err := parser.Parse(strings.NewReader(line))
+	if err != nil || len(res.AST.Children) != 1 {
+		return errdefs.Invalid("--label: %v", err)
+	}
+	cmd, err := instructions.ParseCommand(res.AST.Children[0])
+	if err != nil {
+		return errdefs.Invalid("--label: %w", err)
+	}
+	b.stages[target].Commands = append(b.stages[target].Commands, cmd)
+	return nil
 }

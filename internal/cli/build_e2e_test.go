@@ -118,7 +118,7 @@ CMD ["default"]
 		"layer.tar": layerTar.String(),
 	})
 	out := s.ok(nil, "build", "-t", "every:1", "--build-arg", "WHO=tests", "--label", "cli=yes", ctx)
-	for _, want := range []string{"Step 1/25 : FROM busybox AS base", "Step 9/25 : RUN", " ---> Running in ", "Successfully tagged every:1"} {
+	for _, want := range []string{"Step 1/26 : FROM busybox AS base", "Step 9/26 : RUN", " ---> Running in ", "Successfully tagged every:1"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("build output lacks %q:\n%s", want, out)
 		}
