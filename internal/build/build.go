@@ -126,6 +126,9 @@ type Options struct {
 type Result struct {
 	Config dockerspec.DockerOCIImage
 	Chain  digest.Digest
+	// BaseID is set when the result is a base image as it is (a
+	// Dockerfile of only FROM): that image is the result.
+	BaseID digest.Digest
 }
 
 // Build runs the Dockerfile's steps and returns the final image's config.
@@ -140,5 +143,5 @@ func Build(ctx context.Context, be Backend, opts Options) (Result, error) {
 		return Result{}, err
 	}
 	b.warnUnusedArgs()
-	return Result{Config: st.cfg, Chain: st.chain}, nil
+	return Result{Config: st.cfg, Chain: st.chain, BaseID: st.imageID}, nil
 }

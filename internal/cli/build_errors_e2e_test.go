@@ -134,6 +134,10 @@ func TestE2EBuildContexts(t *testing.T) {
 	}
 	s.ok(strings.NewReader("FROM busybox\nCOPY kept /k\n"), "build", "-f", "-", ctx)
 	assertNoBuildLeftovers(t, s) // the unpacked tar contexts are gone
+	// A Dockerfile of only FROM builds the base image itself.
+	if id := strings.TrimSpace(s.ok(strings.NewReader("FROM busybox\n"), "build", "-q", "-")); id != s.inspectImage(t, "busybox").ID {
+		t.Errorf("FROM busybox alone built %s", id)
+	}
 }
 
 // TestE2EBuildStagesInParallel: stage a waits for a file that the later,

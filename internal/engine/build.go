@@ -78,7 +78,7 @@ func (e *Engine) ImageBuild(ctx context.Context, opts BuildOptions) (BuildResult
 	if err != nil {
 		return BuildResult{}, err
 	}
-	id, err := imagetar.WriteImage(ctx, e.stores(), res.Config, names)
+	id, err := e.storeBuilt(ctx, res, names)
 	if err != nil {
 		return BuildResult{}, err
 	}
@@ -87,6 +87,20 @@ func (e *Engine) ImageBuild(ctx context.Context, opts BuildOptions) (BuildResult
 		out.Tags = append(out.Tags, reference.Familiar(n))
 	}
 	return out, nil
+}
+
+// storeBuilt stores the built image and names it; a base image built as
+// it is only gets the names.
+func (e *Engine) storeBuilt(ctx context.Context, res build.Result, names []reference.Named) (digest.Digest, error) {
+	if res.BaseID == "" {
+		return imagetar.WriteImage(ctx, e.stores(), res.Config, names)
+	}
+	for _, n := range names {
+		if err := e.images.Tag(ctx, n, res.BaseID); err != nil {
+			return "", fmt.Errorf("tagging image %s as %s: %w", res.BaseID, reference.Familiar(n), err)
+		}
+	}
+	return res.BaseID, nil
 }
 
 func parseTags(tags []string) ([]reference.Named, error) {
