@@ -132,6 +132,12 @@ func TestScopedPath(t *testing.T) {
 	if _, err := cleanSource("COPY", "../x"); err == nil {
 		t.Error("../x was accepted as a source")
 	}
+	if got, err := cleanSource("COPY", "..data"); err != nil || got != "..data" {
+		t.Errorf("cleanSource(..data) = %q, %v: a name that starts with two dots is not a parent", got, err)
+	}
+	if got, err := cleanSource("COPY", "/abs/../x"); err != nil || got != "x" {
+		t.Errorf("cleanSource(/abs/../x) = %q, %v", got, err)
+	}
 	if got, err := cleanSource("COPY", "./a/../b/"); err != nil || got != "b" {
 		t.Errorf("cleanSource(./a/../b/) = %q, %v", got, err)
 	}

@@ -153,7 +153,7 @@ func parseChmod(s string) (*uint32, error) {
 // the root is refused.
 func cleanSource(name, p string) (string, error) {
 	rel := filepath.Clean("/" + p)
-	if strings.HasPrefix(filepath.Clean(p), "..") || strings.HasPrefix(path.Clean(p), "/..") {
+	if c := filepath.Clean(p); c == ".." || strings.HasPrefix(c, "../") {
 		return "", errdefs.Invalid("%s failed: forbidden path outside the build context: %s", name, p)
 	}
 	return strings.TrimPrefix(rel, "/"), nil
