@@ -173,3 +173,27 @@ CMD ["cat", "/a", "/b"]
 		t.Errorf("saw %d steps, want 8:\n%s", last, out)
 	}
 }
+
+// A failing stage stops the others: a long RUN in a parallel stage is
+// killed (were it waited for, the test would hang) and the failure that
+// caused it is the one reported.
+func TestE2EBuildFailureCancelsOtherStages(t *testing.T) {
+	s := newContainerStore(t)
+	ctx := buildContext(t, map[string]string{"Dockerfile": `FROM busybox AS slow
+RUN sleep 6543
+FROM busybox AS failing
+RUN sleep 1; exit 5
+FROM busybox
+COPY --from=slow /etc/hostname /a
+COPY --from=failing /etc/hostname /b
+`})
+	r := s.run(nil, "build", ctx)
+	if r.code != 1 || !strings.Contains(r.stderr, "returned a non-zero code: 5") {
+		t.Errorf("exit %d, stderr %q; want the failing stage's error", r.code, r.stderr)
+	}
+	if procs := processesMentioning("sleep 6543"); len(procs) > 0 {
+		t.Errorf("the other stage's RUN still runs: %v", procs)
+	}
+	s.assertClean(t)
+	assertNoBuildLeftovers(t, s)
+}

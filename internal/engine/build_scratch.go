@@ -208,16 +208,20 @@ func runStep(ctx context.Context, rt *runtime.Runtime, id, bundle string, rs bui
 		copied.Wait()
 		return -1, err
 	}
-	defer func() { _ = rt.Delete(context.WithoutCancel(ctx), id, true) }()
 	if rs.Started != nil {
 		rs.Started(id)
 	}
-	if err := rt.Start(ctx, id); err != nil {
-		copied.Wait()
-		return -1, err
+	code := -1
+	if err = rt.Start(ctx, id); err == nil {
+		code, err = rt.Wait(ctx, id)
 	}
-	code, err := rt.Wait(ctx, id)
+	// Deleting kills whatever still runs (a failed start, a cancelled
+	// build), which closes the pipe; only then can its copy end.
+	derr := rt.Delete(context.WithoutCancel(ctx), id, true)
 	copied.Wait()
+	if err == nil && derr != nil {
+		err = fmt.Errorf("removing build container %s: %w", id, derr)
+	}
 	return code, err
 }
 
