@@ -43,6 +43,8 @@ var allowed = map[string][]string{
 	"internal/network/ipam":              {"errdefs", "atomicfile", "lockfile"},
 	"internal/network/firewall":          {"errdefs", "lockfile"},
 	"internal/network/dns":               nil,
+	"internal/build":                     {"errdefs", "atomicfile", "archive", "build/dockerignore"},
+	"internal/build/dockerignore":        nil,
 	"internal/engine":                    {"*"},
 	"internal/cli":                       {"errdefs", "config", "engine", "reference", "cli/format", "runtime"},
 	"internal/cli/format":                {"errdefs"},

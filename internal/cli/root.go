@@ -87,6 +87,7 @@ func NewRootCommand(s Streams, lookupEnv func(string) (string, bool)) *cobra.Com
 	c.addRegistryCommands(root, lookupEnv)
 	root.AddCommand(c.containerCommands(lookupEnv)...)
 	root.AddCommand(c.newRuntimeCommand())
+	c.addBuildCommands(root, lookupEnv)
 	visit(root, func(cmd *cobra.Command) { cmd.DisableFlagsInUseLine = true })
 	return root
 }

@@ -11,6 +11,7 @@
 //	images/      image records and references (package image)
 //	containers/  container records, names, states and logs (package container)
 //	volumes/     named and anonymous volumes (package volume)
+//	build/       the build cache, file-hash memo and RUN cache mounts (package build)
 //	gc.lock      the garbage-collection lock, see below
 //
 // and under Config.RunRoot, state that dies with the machine:
@@ -20,8 +21,11 @@
 //	runtime/          the runtime's state directory (package runtime)
 //	mounts/           stopped containers' rootfs mounted for export and cp
 //	                  (container_mounts.go)
+//	build/<id>/       a build step's bundle and rootfs mount; <id>.lock is
+//	                  held while the step lives (build_scratch.go)
 //
-// Garbage collection is by reachability. Image records are the roots, and
+// Garbage collection is by reachability. Image records are the roots (and
+// so are the build cache's entries, whose layers a rebuild reuses), and
 // containers keep their images through the imageUsers hook; each root keeps its
 // manifest, its config, its layer blobs and the layers named by the chain IDs
 // of its config's diff IDs. Everything else in the content and layer stores

@@ -95,6 +95,9 @@ func (e *Engine) reachable(ctx context.Context) (reachable, bool, error) {
 			keep.layers[c] = true
 		}
 	}
+	if err := e.keepBuildCache(ctx, &keep); err != nil {
+		return keep, false, err
+	}
 	return keep, complete, nil
 }
 
