@@ -245,6 +245,7 @@ func (e *Engine) ContainerStart(ctx context.Context, ref string, attach bool) (*
 // configuration (an attached start's WaitAttach).
 func (e *Engine) start(ctx context.Context, ref string, attach bool, hook func(*monitor.Config)) (*Attached, error) {
 	prefetchExe()
+	defer warmCgroups()()
 	c, err := e.containers.Get(ctx, ref)
 	if err != nil {
 		return nil, err
