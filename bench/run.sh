@@ -4,6 +4,8 @@
 # the monitor's memory, from smaps_rollup: of one idle monitor (`run -d
 # busybox sleep`) alone, and per monitor with MONITORS (default 10) running,
 # where the monitors share their executable's pages (Pss divides them).
+# BASELINE=/path/to/other/strata interleaves its runs with this build's (on
+# a busy machine only interleaved runs compare) and reports both medians.
 source "$(dirname "$0")/lib.sh"
 runs=${RUNS:-50}
 monitors=${MONITORS:-10}
@@ -14,11 +16,17 @@ cleanup() {
 }
 go run ./hack/mkbusybox | "${s[@]}" import --change 'CMD ["sh"]' - busybox:latest >/dev/null
 "${s[@]}" run --rm busybox true # warm the page cache
-times=()
+times=() base=()
 for _ in $(seq "$runs"); do
 	times+=("$(ms "${s[@]}" run --rm busybox true)")
+	if [[ -n ${BASELINE:-} ]]; then
+		base+=("$(ms "$BASELINE" --root "$work/root" --runroot "$work/run" run --rm busybox true)")
+	fi
 done
 echo "run --rm busybox true: median $(median "${times[@]}") ms over $runs runs (min $(printf '%s\n' "${times[@]}" | sort -n | head -1), max $(printf '%s\n' "${times[@]}" | sort -n | tail -1)); load $(cut -d' ' -f1-3 /proc/loadavg)"
+if [[ -n ${BASELINE:-} ]]; then
+	echo "  $BASELINE, interleaved: median $(median "${base[@]}") ms"
+fi
 
 # monitor_pid ID: the pid of container ID's monitor.
 monitor_pid() { sed -n 's/.*"MonitorPid":\([0-9]*\).*/\1/p' "$work/root/containers/$1/state.json"; }
