@@ -16,8 +16,9 @@
 // container stays small: built alone as cmd/strata-monitor (3.4 MB
 // stripped, against strata's 17 MB) it keeps a fraction of the pages
 // resident, and Launch runs it with GOMAXPROCS=1 (one P: fewer threads and
-// per-P caches for a process that mostly sleeps). Its memory is measured
-// by bench/run.sh.
+// per-P caches for a process that mostly sleeps); a second after the
+// start it gives back what the start used (memory.go). Its memory is
+// measured by bench/run.sh.
 //
 // # Files
 //
