@@ -4,6 +4,7 @@ set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
 go build -o bin/strata ./cmd/strata
+go build -ldflags "-s -w" -o bin/strata-monitor ./cmd/strata-monitor # found next to strata
 strata="$repo/bin/strata"
 work=$(mktemp -d /var/tmp/strata-bench.XXXXXX)
 cleanup() { rm -rf "$work"; }

@@ -51,6 +51,7 @@ var allowed = map[string][]string{
 	"internal/testutil":                  {"testutil/rootfs"},
 	"internal/testutil/rootfs":           nil,
 	"cmd/strata":                         {"cli", "monitor", "runtime"},
+	"cmd/strata-monitor":                 {"monitor", "runtime"},
 	"hack/mkimage":                       nil,
 	"internal/archive/internal/layergen": nil,
 	"internal/archive/internal/genlayer": {"archive/internal/layergen"},

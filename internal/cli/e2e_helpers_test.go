@@ -43,7 +43,10 @@ func strataBinary(t *testing.T) string {
 			return
 		}
 		built.path = filepath.Join(built.dir, "strata")
-		out, err := exec.Command("go", "build", "-o", built.path, "github.com/strata-containers/strata/cmd/strata").CombinedOutput()
+		// strata-monitor next to strata, as installed (see monitorExeTest
+		// for strata on its own).
+		out, err := exec.Command("go", "build", "-o", built.dir+"/", "github.com/strata-containers/strata/cmd/strata",
+			"github.com/strata-containers/strata/cmd/strata-monitor").CombinedOutput()
 		if err != nil {
 			built.err = fmt.Errorf("go build: %v\n%s", err, out)
 		}

@@ -250,6 +250,7 @@ func (e *Engine) ContainerStart(ctx context.Context, ref string, attach bool) (*
 // configuration (an attached start's WaitAttach).
 func (e *Engine) start(ctx context.Context, ref string, attach bool, hook func(*monitor.Config)) (*Attached, error) {
 	prefetchExe()
+	defer warmCgroups()()
 	c, err := e.containers.Get(ctx, ref)
 	if err != nil {
 		return nil, err
@@ -273,7 +274,7 @@ func (e *Engine) start(ctx context.Context, ref string, attach bool, hook func(*
 	if hook != nil {
 		hook(&cfg)
 	}
-	h, err := monitor.Launch(ctx, "/proc/self/exe", cfg)
+	h, err := monitor.Launch(ctx, exes().monitor, cfg)
 	if err != nil {
 		_ = mount.UnmountAll(cfg.Rootfs())
 		return nil, fmt.Errorf("starting container %s: %w", c.Name, err)
@@ -303,7 +304,7 @@ func (e *Engine) prepareBundle(ctx context.Context, c container.Container) (cfg 
 		StatePath: e.containers.StatePath(c.ID), LogPath: c.LogPath,
 	}
 	if c.HostConfig.AutoRemove {
-		cfg.Cleanup = []string{"/proc/self/exe", "--root", e.cfg.Root, "--runroot", e.cfg.RunRoot,
+		cfg.Cleanup = []string{exes().self, "--root", e.cfg.Root, "--runroot", e.cfg.RunRoot,
 			"--storage-driver", e.layers.Driver(), "rm", "-f", "-v", c.ID}
 	}
 	rootfs := cfg.Rootfs()

@@ -155,6 +155,9 @@ func (w *waker) wait() error {
 func (w *waker) close() {
 	close(w.stop)
 	<-w.exited
-	unix.Close(w.fd)
+	// Closing an inotify instance waits for an SRCU grace period while the
+	// kernel frees its watches (6-20 ms on a busy host): off the path of
+	// whatever the follower's caller does next (run --rm: the removal).
+	go unix.Close(w.fd)
 	unix.Close(w.event)
 }

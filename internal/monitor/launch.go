@@ -106,7 +106,7 @@ func Launch(ctx context.Context, exe string, cfg Config) (*Handle, error) {
 		cmd.ExtraFiles = append(cmd.ExtraFiles, cfg.Exe) // exeFd
 	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	cmd.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
+	cmd.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "GOMAXPROCS=1"}
 	cmd.Dir = "/" // not the launcher's cwd, which it would keep busy
 	// The monitor has no one to talk to but this file about what went
 	// wrong after its launcher left.

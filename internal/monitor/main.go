@@ -90,6 +90,7 @@ func (m *monitor) run(ctx context.Context) int {
 		return 1
 	}
 	send(m.conn, message{Event: "started", Pid: st.Pid})
+	time.AfterFunc(idleAfter, releaseMemory)
 	code := m.supervise(ctx, &st)
 	m.teardown(ctx)
 	if err := m.writeState(st); err != nil {

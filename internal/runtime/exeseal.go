@@ -19,10 +19,13 @@ import (
 // that wins a race could open it for writing and replace the host's
 // runtime. The copy lives in a memfd with every seal applied: it cannot be
 // written, shrunk, grown or unsealed, and it disappears with its last user.
-func sealedExe() (*os.File, error) {
-	src, err := os.Open("/proc/self/exe")
+func sealedExe() (*os.File, error) { return sealedCopy("/proc/self/exe") }
+
+// sealedCopy is sealedExe of the executable at path.
+func sealedCopy(path string) (*os.File, error) {
+	src, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("opening own executable: %w", err)
+		return nil, fmt.Errorf("opening executable %s: %w", path, err)
 	}
 	defer src.Close()
 	fd, err := unix.MemfdCreate("strata-init", unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING|unix.MFD_EXEC)
@@ -85,6 +88,10 @@ func copyFile(dst, src *os.File) error {
 // for CreateOpts.Exe. Making it costs a copy of the binary (several
 // milliseconds), which a caller can overlap with other work.
 func SealedExe() (*os.File, error) { return sealedExe() }
+
+// SealedCopy is SealedExe of another executable that calls Init first
+// thing (strata-monitor), for CreateOpts.Exe.
+func SealedCopy(path string) (*os.File, error) { return sealedCopy(path) }
 
 // checkSealed refuses a file given as CreateOpts.Exe that a container
 // could write through /proc/<pid>/exe.

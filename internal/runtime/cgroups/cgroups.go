@@ -13,7 +13,9 @@
 // Invariants: a Manager never writes outside its own directories except to
 // enable controllers in its ancestors' cgroup.subtree_control (v2) and to
 // copy cpuset.cpus/mems down to new ancestors (v1, where an empty cpuset
-// refuses tasks); the path is absolute, clean and never the root. The host
+// refuses tasks); the path is absolute, clean and never the root. Warm
+// (warm.go) writes only to the calling process's own cgroup.procs, moving
+// it where it already is. The host
 // kind is detected once from /proc/self/mountinfo: any v1 hierarchy means v1
 // controllers are used ("hybrid" hosts mount v2 beside them, often without
 // controllers); only a host with nothing but v2 gets the v2 implementation.
