@@ -9,8 +9,9 @@ set -euo pipefail
 # apache2-utils: htpasswd, for its bcrypt password file.
 # nftables: the nft CLI the firewall tests read strata's table back with
 # (strata itself talks netlink); tmux: the test that types into `run -it`
-# as a person would.
-packages=(busybox-static skopeo umoci docker-registry apache2-utils nftables tmux)
+# as a person would; debootstrap: the Debian base of the apt-get build test
+# (made once, cached in /var/cache/strata-test).
+packages=(busybox-static skopeo umoci docker-registry apache2-utils nftables tmux debootstrap)
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
