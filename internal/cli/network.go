@@ -23,7 +23,7 @@ func (c *cli) newNetworkCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "network", Short: "Manage networks", Args: noArgs, RunE: showHelp(c.Err)}
 	cmd.AddCommand(c.newNetworkCreateCommand(), c.newNetworkLsCommand(), c.newNetworkInspectCommand(),
 		c.newNetworkRmCommand(), c.newNetworkPruneCommand(), c.newNetworkConnectCommand(),
-		c.newNetworkDisconnectCommand(), c.newNetworkDNSServeCommand())
+		c.newNetworkDisconnectCommand(), c.newNetworkDNSServeCommand(), c.newNetworkReleaseCommand())
 	return cmd
 }
 
@@ -287,6 +287,21 @@ func (c *cli) newNetworkDNSServeCommand() *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return c.withEngine(cmd.Context(), func(e *engine.Engine) error {
 				return e.NetworkServeDNS(cmd.Context(), args[0], c.Out)
+			})
+		},
+	}
+}
+
+// newNetworkReleaseCommand is the hidden verb a container's monitor runs
+// when the container stops (see engine.ContainerNetworkRelease).
+func (c *cli) newNetworkReleaseCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:    "release CONTAINER-ID",
+		Hidden: true,
+		Args:   exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return c.withEngine(cmd.Context(), func(e *engine.Engine) error {
+				return e.ContainerNetworkRelease(cmd.Context(), args[0])
 			})
 		},
 	}
