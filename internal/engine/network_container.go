@@ -26,6 +26,8 @@ type NetworkOptions struct {
 	DNSSearch  []string
 	DNSOptions []string
 	ExtraHosts []string // --add-host
+	Expose     []string // --expose
+	Links      []string // --link
 }
 
 // specNetworkMode is the mode the spec package knows: a user network or
@@ -77,6 +79,9 @@ func (e *Engine) applyNetworkOptions(ctx context.Context, rec *container.Record,
 	}
 	h.PublishAllPorts = o.PublishAll
 	h.DNS, h.DNSSearch, h.DNSOptions, h.ExtraHosts = o.DNS, o.DNSSearch, o.DNSOptions, o.ExtraHosts
+	if err := e.applyLegacyOptions(ctx, rec, o); err != nil {
+		return err
+	}
 	rec.NetworkingConfig.EndpointsConfig = map[string]container.EndpointConfig{}
 	if mode == network.DefaultNetwork || custom {
 		ep := container.EndpointConfig{Aliases: o.Aliases, MacAddress: o.MAC}
@@ -113,6 +118,9 @@ func (e *Engine) setupContainerNetwork(ctx context.Context, c container.Containe
 		return e.joinContainerNetwork(ctx, ref, s)
 	}
 	req := e.networkRequest(c, filesDir)
+	if err := e.resolveLegacyOptions(ctx, c, &req); err != nil {
+		return err
+	}
 	switch mode {
 	case network.HostNetwork:
 		req.Hostname = s.Hostname

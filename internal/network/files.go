@@ -29,6 +29,7 @@ type HostsOptions struct {
 	Hostname   string
 	Addresses  []netip.Addr // the container's own, hostname first
 	ExtraHosts []string     // --add-host name:ip
+	Links      []HostEntry  // --link
 	Aliases    []string     // more names of the container's address
 }
 
@@ -78,6 +79,9 @@ func hostsFile(h HostsOptions) ([]byte, error) {
 			return nil, errdefs.Invalid("invalid argument %q for \"--add-host\" flag: invalid IP address in add-host: %q", e, ip)
 		}
 		fmt.Fprintf(&b, "%s\t%s\n", strings.Trim(ip, "[]"), name)
+	}
+	for _, l := range h.Links {
+		fmt.Fprintf(&b, "%s\t%s\n", l.IP, strings.Join(l.Names, " "))
 	}
 	if h.Hostname == "" {
 		return b.Bytes(), nil
