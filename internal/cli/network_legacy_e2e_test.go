@@ -45,6 +45,10 @@ func TestBusyboxWget(t *testing.T) {
 	if want := gw + "\thost.docker.internal\nfrom the host\n"; out != want {
 		t.Fatalf("wget of the host through host-gateway printed %q, want %q", out, want)
 	}
+	// On the host's network too, added to the host's /etc/hosts.
+	if out := s.ok(nil, "run", "--rm", "--network", "host", "--add-host", "gw:host-gateway", "busybox", "grep", "gw$", "/etc/hosts"); out != gw+"\tgw\n" {
+		t.Fatalf("host-gateway with --network host: %q", out)
+	}
 	s.ok(nil, "network", "create", "wgetnet")
 	s.ok(nil, "run", "-d", "--name", "wgetsrv", "--network", "wgetnet", "busybox", "sh", "-c", serveIndex("by-name"))
 	out = s.ok(nil, "run", "--rm", "--network", "wgetnet", "busybox", "sh", "-c",

@@ -59,7 +59,7 @@ func (e *Engine) resolveLegacyOptions(ctx context.Context, c container.Container
 	if err != nil {
 		return err
 	}
-	if c.HostConfig.NetworkMode == network.NoneNetwork {
+	if mode := c.HostConfig.NetworkMode; mode == network.NoneNetwork || mode == network.HostNetwork {
 		if req.ExtraHosts, err = m.ResolveHostGateway(ctx, req.ExtraHosts); err != nil {
 			return err
 		}
