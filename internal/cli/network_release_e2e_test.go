@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"encoding/json"
 	"io"
 	"net"
 	"net/http"
@@ -9,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/vishvananda/netlink"
@@ -141,4 +143,34 @@ func TestRestartPolicyKeepsNetwork(t *testing.T) {
 func (s *store) networkID(t *testing.T, name string) string {
 	t.Helper()
 	return strings.TrimSpace(s.ok(nil, "network", "inspect", "-f", "{{.Id}}", name))
+}
+
+// TestKilledMonitorsPortIsReclaimed: a container whose monitor was killed
+// (kill -9) could not release its network; the next container that
+// publishes the same port reclaims it instead of failing.
+func TestKilledMonitorsPortIsReclaimed(t *testing.T) {
+	s := newNetworkStore(t)
+	port := freePort(t)
+	victim := strings.TrimSpace(s.ok(nil, "run", "-d", "-p", port+":80", "busybox", "sleep", "600"))
+	var st struct{ MonitorPid int }
+	data, err := os.ReadFile(filepath.Join(s.root, "containers", victim, "state.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &st); err != nil || st.MonitorPid <= 0 {
+		t.Fatalf("state: %s", data)
+	}
+	if err := syscall.Kill(st.MonitorPid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the monitor to die", func() bool {
+		return syscall.Kill(st.MonitorPid, 0) != nil || isZombie(st.MonitorPid)
+	})
+	s.ok(nil, "run", "-d", "-p", port+":80", "busybox", "sh", "-c", serveIndex("reclaimed"))
+	if got := fetch(t, "http://127.0.0.1:"+port+"/"); got != "reclaimed" {
+		t.Fatalf("GET the reclaimed port: %q", got)
+	}
+	if out := s.ok(nil, "port", victim); out != "" {
+		t.Fatalf("port of the container whose monitor died: %q", out)
+	}
 }

@@ -145,7 +145,7 @@ func (e *Engine) setupBridge(ctx context.Context, c container.Container, req net
 	if err != nil {
 		return err
 	}
-	st, err := m.Setup(ctx, req)
+	st, err := e.setupWithReclaim(ctx, m, req)
 	if err != nil {
 		return err
 	}
