@@ -3,6 +3,7 @@
 #  1. What bridge networking adds to `run --rm busybox true`: medians of RUNS
 #     (default 30) runs with the default bridge and with --network none,
 #     interleaved so that both see the same machine.
+#     And what releasing the network at stop adds to `stop -t 0`.
 #  2. TCP throughput container→host over the bridge vs --network host, and
 #     host→container through a published port (DNAT), with a static Go
 #     client/server built here and put into the image (SIZE MiB, default 512).
@@ -99,6 +100,21 @@ runs "bridge made and removed by each run (throwaway root)"
 holder=$("${s[@]}" run -d busybox sleep 3600)
 runs "bridge present (strata0's steady state)"
 runs "bridge present, -p 8080:80" -p 18080:80
+# What the release of a stopped container's network (the monitor's
+# `network release`) adds to `stop -t 0`, against --network none.
+stops() {
+	local b n bridge=() none=()
+	b=$("${s[@]}" run -d -p 18081:80 busybox sleep 3600) n=$("${s[@]}" run -d --network none busybox sleep 3600)
+	for _ in $(seq "$runs"); do
+		bridge+=("$(ms "${s[@]}" stop -t 0 "$b")")
+		none+=("$(ms "${s[@]}" stop -t 0 "$n")")
+		"${s[@]}" start "$b" "$n" >/dev/null
+	done
+	"${s[@]}" rm -f "$b" "$n" >/dev/null
+	b=$(median "${bridge[@]}") n=$(median "${none[@]}")
+	echo "stop -t 0: bridge with -p median $b ms, --network none median $n ms over $runs runs each: the release adds $((b - n)) ms"
+}
+stops
 "${s[@]}" rm -f "$holder" >/dev/null
 
 # Container → host: the server listens on the host; over the bridge the

@@ -23,7 +23,7 @@ func (c *cli) newNetworkCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "network", Short: "Manage networks", Args: noArgs, RunE: showHelp(c.Err)}
 	cmd.AddCommand(c.newNetworkCreateCommand(), c.newNetworkLsCommand(), c.newNetworkInspectCommand(),
 		c.newNetworkRmCommand(), c.newNetworkPruneCommand(), c.newNetworkConnectCommand(),
-		c.newNetworkDisconnectCommand(), c.newNetworkDNSServeCommand())
+		c.newNetworkDisconnectCommand(), c.newNetworkDNSServeCommand(), c.newNetworkReleaseCommand())
 	return cmd
 }
 
@@ -292,9 +292,25 @@ func (c *cli) newNetworkDNSServeCommand() *cobra.Command {
 	}
 }
 
+// newNetworkReleaseCommand is the hidden verb a container's monitor runs
+// when the container stops (see engine.ContainerNetworkRelease).
+func (c *cli) newNetworkReleaseCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:    "release CONTAINER-ID",
+		Hidden: true,
+		Args:   exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return c.withEngine(cmd.Context(), func(e *engine.Engine) error {
+				return e.ContainerNetworkRelease(cmd.Context(), args[0])
+			})
+		},
+	}
+}
+
 // netFlags are the network flags of run and create.
 type netFlags struct {
 	aliases, publish, dns, dnsSearch, dnsOpts, addHost listFlag
+	expose, links                                      listFlag
 	ip, mac                                            string
 	publishAll                                         bool
 }
@@ -309,10 +325,12 @@ func (f *netFlags) register(fl *pflag.FlagSet) {
 	fl.Var(&f.dnsSearch, "dns-search", "Set custom DNS search domains")
 	fl.Var(&f.dnsOpts, "dns-option", "Set DNS options")
 	fl.Var(&f.addHost, "add-host", "Add a custom host-to-IP mapping (host:ip)")
+	fl.Var(&f.expose, "expose", "Expose a port or a range of ports")
+	fl.Var(&f.links, "link", "Add link to another container")
 }
 
 func (f *netFlags) options() engine.NetworkOptions {
 	return engine.NetworkOptions{Aliases: f.aliases.values, IP: f.ip, MAC: f.mac, Publish: f.publish.values,
 		PublishAll: f.publishAll, DNS: f.dns.values, DNSSearch: f.dnsSearch.values, DNSOptions: f.dnsOpts.values,
-		ExtraHosts: f.addHost.values}
+		ExtraHosts: f.addHost.values, Expose: f.expose.values, Links: f.links.values}
 }

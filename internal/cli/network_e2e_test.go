@@ -17,9 +17,8 @@ import (
 	"github.com/strata-containers/strata/internal/network/firewall"
 )
 
-// httpGet is a request busybox nc sends: the busybox-static of the test
-// image cannot run wget off the host's network (its static glibc crashes
-// in getaddrinfo), while nc resolves through the embedded DNS server.
+// httpGet is a request busybox nc sends. (busybox wget works too, without
+// -T: see wgetIndex.)
 const httpGet = `printf 'GET / HTTP/1.0\r\n\r\n' | nc -w 3 %s 80`
 
 // newNetworkStore is a container store whose networking is torn down and

@@ -12,6 +12,7 @@ type HostNetworkConfig struct {
 	DNSOptions      []string                 `json:"DnsOptions"`
 	DNSSearch       []string                 `json:"DnsSearch"`
 	ExtraHosts      []string                 `json:"ExtraHosts"`
+	Links           []string                 `json:"Links"` // --link, "name:alias"
 }
 
 // PortBinding is one host side of a published port ("" host port: random).

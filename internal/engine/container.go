@@ -307,6 +307,7 @@ func (e *Engine) prepareBundle(ctx context.Context, c container.Container) (cfg 
 		cfg.Cleanup = []string{exes().self, "--root", e.cfg.Root, "--runroot", e.cfg.RunRoot,
 			"--storage-driver", e.layers.Driver(), "rm", "-f", "-v", c.ID}
 	}
+	cfg.Release = e.networkRelease(c)
 	rootfs := cfg.Rootfs()
 	if err := os.MkdirAll(rootfs, 0o700); err != nil {
 		return cfg, err

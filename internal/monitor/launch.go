@@ -36,6 +36,10 @@ type Config struct {
 	// Cleanup, if set, is run (argv) once the container is torn down:
 	// the launcher's way of removing an --rm container.
 	Cleanup []string `json:"Cleanup,omitempty"`
+	// Release, if set, is run (argv) when the workload has ended for
+	// good (not between restarts), before the state says so: the
+	// engine's way of freeing the container's network at its stop.
+	Release []string `json:"Release,omitempty"`
 	// Exe, if set, is a sealed copy of the strata binary
 	// (runtime.SealedExe) that the launcher made while it prepared the
 	// bundle; the monitor inherits it and runs the container's init from

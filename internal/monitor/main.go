@@ -93,6 +93,7 @@ func (m *monitor) run(ctx context.Context) int {
 	time.AfterFunc(idleAfter, releaseMemory)
 	code := m.supervise(ctx, &st)
 	m.teardown(ctx)
+	m.runArgv("releasing the network of", m.cfg.Release)
 	if err := m.writeState(st); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 	}
@@ -247,6 +248,7 @@ func (m *monitor) failed(st State, err error) {
 	if m.rt != nil {
 		m.teardown(context.Background())
 	}
+	m.runArgv("releasing the network of", m.cfg.Release)
 	st.Status, st.ExitCode, st.Error = StatusCreated, code, err.Error()
 	st.MonitorPid, st.MonitorStart, st.Pid = 0, 0, 0
 	_ = WriteState(m.cfg.StatePath, st)
@@ -303,13 +305,17 @@ func (m *monitor) waitLauncher() (removed bool) {
 	return removed
 }
 
-func (m *monitor) cleanup() {
-	if len(m.cfg.Cleanup) == 0 {
+func (m *monitor) cleanup() { m.runArgv("cleanup of", m.cfg.Cleanup) }
+
+// runArgv runs one of the engine's commands (Cleanup, Release) and
+// reports its failure on the monitor's stderr.
+func (m *monitor) runArgv(what string, argv []string) {
+	if len(argv) == 0 {
 		return
 	}
-	cmd := exec.Command(m.cfg.Cleanup[0], m.cfg.Cleanup[1:]...)
+	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Stderr = os.Stderr
 	if err := cmd.Run(); err != nil {
-		fmt.Fprintf(os.Stderr, "cleanup of container %s: %v\n", m.cfg.ID, err)
+		fmt.Fprintf(os.Stderr, "%s container %s: %v\n", what, m.cfg.ID, err)
 	}
 }

@@ -43,6 +43,12 @@
 //   - Teardown is idempotent and is called before every Setup (a restart, a
 //     crash half way).
 //
+// A container's network lives from its start to its stop: the engine
+// tears it down when the container's monitor reports the end (the hidden
+// `network release`), not only at removal; a restart policy's runs share
+// one namespace. hosts.go holds docker's smaller options: --expose,
+// --add-host's host-gateway and the hosts lines of --link.
+//
 // Bridges of user networks stay until their network is removed (docker's
 // behaviour); the default network's bridge (strata0 for /var/lib/strata)
 // too, except in a throwaway store (Manager.EphemeralDefaultBridge), where

@@ -29,6 +29,7 @@ type HostsOptions struct {
 	Hostname   string
 	Addresses  []netip.Addr // the container's own, hostname first
 	ExtraHosts []string     // --add-host name:ip
+	Links      []HostEntry  // --link
 	Aliases    []string     // more names of the container's address
 }
 
@@ -63,21 +64,11 @@ func hostsFile(h HostsOptions) ([]byte, error) {
 	var b bytes.Buffer
 	b.WriteString("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n")
 	b.WriteString("fe00::\tip6-localnet\nff00::\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n")
-	for _, e := range h.ExtraHosts {
-		name, ip, ok := strings.Cut(e, ":")
-		if e2 := strings.SplitN(e, "=", 2); !ok && len(e2) == 2 {
-			name, ip, ok = e2[0], e2[1], true
-		}
-		if !ok || name == "" {
-			return nil, errdefs.Invalid("invalid argument %q for \"--add-host\" flag: bad format for add-host: %q", e, e)
-		}
-		if ip == "host-gateway" {
-			return nil, errdefs.Invalid("--add-host %s: host-gateway is not supported", e)
-		}
-		if _, err := netip.ParseAddr(strings.Trim(ip, "[]")); err != nil {
-			return nil, errdefs.Invalid("invalid argument %q for \"--add-host\" flag: invalid IP address in add-host: %q", e, ip)
-		}
-		fmt.Fprintf(&b, "%s\t%s\n", strings.Trim(ip, "[]"), name)
+	if err := writeExtraHosts(&b, h.ExtraHosts); err != nil {
+		return nil, err
+	}
+	for _, l := range h.Links {
+		fmt.Fprintf(&b, "%s\t%s\n", l.IP, strings.Join(l.Names, " "))
 	}
 	if h.Hostname == "" {
 		return b.Bytes(), nil
@@ -90,6 +81,24 @@ func hostsFile(h HostsOptions) ([]byte, error) {
 		fmt.Fprintf(&b, "%s\t%s\n", a, names)
 	}
 	return b.Bytes(), nil
+}
+
+// writeExtraHosts writes the lines of --add-host name:ip (or name=ip).
+func writeExtraHosts(b *bytes.Buffer, extra []string) error {
+	for _, e := range extra {
+		name, ip, ok := strings.Cut(e, ":")
+		if e2 := strings.SplitN(e, "=", 2); !ok && len(e2) == 2 {
+			name, ip, ok = e2[0], e2[1], true
+		}
+		if !ok || name == "" {
+			return errdefs.Invalid("invalid argument %q for \"--add-host\" flag: bad format for add-host: %q", e, e)
+		}
+		if _, err := netip.ParseAddr(strings.Trim(ip, "[]")); err != nil {
+			return errdefs.Invalid("invalid argument %q for \"--add-host\" flag: invalid IP address in add-host: %q", e, ip)
+		}
+		fmt.Fprintf(b, "%s\t%s\n", strings.Trim(ip, "[]"), name)
+	}
+	return nil
 }
 
 // hostResolv is the host's resolv.conf, parsed.
@@ -170,6 +179,16 @@ func WriteHostFiles(req Request) error {
 		data, err := os.ReadFile(src)
 		if err != nil && !os.IsNotExist(err) {
 			return err
+		}
+		if dst == f.Hosts && len(req.ExtraHosts) > 0 { // docker adds them to the host's
+			b := bytes.NewBuffer(data)
+			if len(data) > 0 && data[len(data)-1] != '\n' {
+				b.WriteByte('\n')
+			}
+			if err := writeExtraHosts(b, req.ExtraHosts); err != nil {
+				return err
+			}
+			data = b.Bytes()
 		}
 		if err := os.WriteFile(dst, data, 0o644); err != nil {
 			return err

@@ -30,7 +30,8 @@ type Request struct {
 	Ports                       []PortMapping
 	DNS, DNSSearch, DNSOptions  []string
 	ExtraHosts                  []string
-	FilesDir                    string // where hosts, resolv.conf and hostname go
+	Links                       []HostEntry // resolved by the caller
+	FilesDir                    string      // where hosts, resolv.conf and hostname go
 }
 
 // Endpoint is a container's attachment as made.
@@ -163,12 +164,16 @@ func (m *Manager) Setup(ctx context.Context, req Request) (st State, err error) 
 	if err := m.writeState(st); err != nil {
 		return st, err
 	}
+	// After the attachments: the default network's subnet may have moved.
+	if req.ExtraHosts, err = m.ResolveHostGateway(ctx, req.ExtraHosts); err != nil {
+		return st, err
+	}
 	return st, WriteFiles(req, st)
 }
 
 // WriteFiles writes the container's hosts, resolv.conf and hostname.
 func WriteFiles(req Request, st State) error {
-	h := HostsOptions{Hostname: req.Hostname, ExtraHosts: req.ExtraHosts}
+	h := HostsOptions{Hostname: req.Hostname, ExtraHosts: req.ExtraHosts, Links: req.Links}
 	r := ResolvOptions{Nameservers: req.DNS, Search: req.DNSSearch, Options: req.DNSOptions}
 	for _, ep := range st.Endpoints {
 		h.Addresses = append(h.Addresses, ep.IP)

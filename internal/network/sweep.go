@@ -107,3 +107,16 @@ func (m *Manager) reconcileFirewall(ctx context.Context, fw *firewall.Firewall) 
 		return live[owner]
 	})
 }
+
+// StateIDs lists the containers that have a network state: those started
+// and not yet released (or whose release a crash prevented).
+func (m *Manager) StateIDs() []string {
+	ents, _ := os.ReadDir(filepath.Dir(m.statePath("x")))
+	var ids []string
+	for _, e := range ents {
+		if id, ok := strings.CutSuffix(e.Name(), ".json"); ok {
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}

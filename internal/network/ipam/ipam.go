@@ -113,12 +113,17 @@ func (a *Allocator) pick(f file, want netip.Addr) (netip.Addr, error) {
 	if !a.pool.Range.Contains(start) {
 		start = a.pool.Range.Masked().Addr()
 	}
-	for ip := start.Next(); ip != start; ip = ip.Next() {
-		if !a.pool.Range.Contains(ip) {
+	// Round the range once, the last address handed out included (it
+	// may be free again: the whole range of a /30 is that one address).
+	for ip := start; ; {
+		if ip = ip.Next(); !a.pool.Range.Contains(ip) {
 			ip = a.pool.Range.Masked().Addr()
 		}
 		if _, taken := f.Endpoints[ip]; !taken && a.usable(ip) {
 			return ip, nil
+		}
+		if ip == start {
+			break
 		}
 	}
 	return netip.Addr{}, errdefs.Unavailable("no available IPv4 addresses on network %s", a.pool.Subnet)

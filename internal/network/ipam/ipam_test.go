@@ -102,3 +102,24 @@ func TestRange(t *testing.T) {
 		t.Fatalf("got %s, %v; want an address of %s", ip, err, pool.Range)
 	}
 }
+
+// TestLastAddressReleasedIsReused: the address handed out last is free
+// again once released; in a /30 it is the only one.
+func TestLastAddressReleasedIsReused(t *testing.T) {
+	ctx := context.Background()
+	pool := Pool{Subnet: netip.MustParsePrefix("10.99.0.0/30"), Gateway: netip.MustParseAddr("10.99.0.1")}
+	a, err := Open(filepath.Join(t.TempDir(), "ipam.json"), pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	want := netip.MustParseAddr("10.99.0.2")
+	for _, c := range []string{"a", "b"} {
+		if ip, err := a.Allocate(ctx, netip.Addr{}, Endpoint{Container: c}); err != nil || ip != want {
+			t.Fatalf("allocation for %s: %s, %v; want %s", c, ip, err, want)
+		}
+		if err := a.Release(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
