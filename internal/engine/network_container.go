@@ -327,7 +327,8 @@ func (e *Engine) networkRelease(c container.Container) []string {
 		strings.HasPrefix(mode, "container:") {
 		return nil
 	}
-	return []string{"/proc/self/exe", "--root", e.cfg.Root, "--runroot", e.cfg.RunRoot,
+	// strata by path: in the monitor, /proc/self/exe may be strata-monitor.
+	return []string{exes().self, "--root", e.cfg.Root, "--runroot", e.cfg.RunRoot,
 		"--storage-driver", e.layers.Driver(), "network", "release", c.ID}
 }
 
