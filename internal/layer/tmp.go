@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/strata-containers/strata/internal/atomicfile"
 	"github.com/strata-containers/strata/internal/lockfile"
@@ -19,33 +20,53 @@ import (
 // and tmp/<name>.lock, flock-held by the owner for as long as it lives.
 //
 // The protocol that keeps a sweeper from removing live work:
-//   - the owner takes the lock before it creates tmp/<name>, and checks after
-//     locking that the lock file's path still names the file it locked (a
-//     sweeper may have removed it between its creation and the lock, and
-//     another sweeper's open may have created a new one there; the owner
-//     then starts over);
+//   - the owner creates its lock as tmp/.new-<name>.lock, locks it and only
+//     then renames it to tmp/<name>.lock, so a sweeper never finds a
+//     <name>.lock that its owner does not hold yet (a sweeper that took a
+//     fresh lock file before its owner did would remove it, and many
+//     concurrent sweepers, one per CLI process, made that common);
 //   - a sweeper removes anything only while holding the entry's lock, and
-//     removes the lock file last, before it unlocks;
+//     removes the lock file last, before it unlocks; it leaves .new- files
+//     alone until they are a minute old (an owner locks and renames its own
+//     within microseconds, so an old one's owner died in between);
 //   - the owner removes or renames tmp/<name> away before it unlocks.
 type tmpEntry struct {
-	dir  string
-	lock *lockfile.Locker
+	dir      string
+	lockPath string
+	lock     *lockfile.Locker
 }
 
-const lockSuffix = ".lock"
+const (
+	lockSuffix = ".lock"
+	newPrefix  = ".new-"
+	// newGrace is how old a .new- lock file must be before a sweeper
+	// may take it for a dead owner's.
+	newGrace = time.Minute
+)
 
 // newTmp starts a tmp entry in tmpDir. The caller creates (or renames
 // something to) entry.dir and calls release when done.
 func newTmp(tmpDir string) (*tmpEntry, error) {
 	for range 5 {
-		dir := filepath.Join(tmpDir, rand.Text())
-		l, err := lockfile.New(dir + lockSuffix)
+		name := rand.Text()
+		fresh := filepath.Join(tmpDir, newPrefix+name+lockSuffix)
+		l, err := lockfile.New(fresh)
 		if err != nil {
 			return nil, err
 		}
 		l.Lock()
+		t := &tmpEntry{dir: filepath.Join(tmpDir, name), lockPath: filepath.Join(tmpDir, name+lockSuffix), lock: l}
+		// Linked: no sweeper took it for a dead owner's meanwhile.
 		if l.Linked() {
-			return &tmpEntry{dir: dir, lock: l}, nil
+			err := os.Rename(fresh, t.lockPath)
+			if err == nil {
+				return t, nil
+			}
+			if !errors.Is(err, fs.ErrNotExist) {
+				l.Unlock()
+				l.Close()
+				return nil, fmt.Errorf("creating a work directory in %s: %w", tmpDir, err)
+			}
 		}
 		l.Unlock()
 		l.Close()
@@ -56,7 +77,7 @@ func newTmp(tmpDir string) (*tmpEntry, error) {
 // release deletes what is left of the entry, then its lock.
 func (t *tmpEntry) release() error {
 	err := os.RemoveAll(t.dir)
-	if rerr := os.Remove(t.lock.Path()); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
+	if rerr := os.Remove(t.lockPath); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
 		err = errors.Join(err, rerr)
 	}
 	t.lock.Unlock()
@@ -81,7 +102,7 @@ func sweepTmp(ctx context.Context, tmpDir string) error {
 			return err
 		}
 		name := strings.TrimSuffix(e.Name(), lockSuffix)
-		if seen[name] {
+		if seen[name] || (strings.HasPrefix(name, newPrefix) && young(e)) {
 			continue
 		}
 		seen[name] = true
@@ -90,6 +111,13 @@ func sweepTmp(ctx context.Context, tmpDir string) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// young reports whether a .new- lock file may still be on its way to its
+// owner's lock (see newGrace).
+func young(e fs.DirEntry) bool {
+	info, err := e.Info()
+	return err == nil && time.Since(info.ModTime()) < newGrace
 }
 
 func sweepEntry(dir string) error {
