@@ -6,6 +6,8 @@
 # where the monitors share their executable's pages (Pss divides them).
 # BASELINE=/path/to/other/strata interleaves its runs with this build's (on
 # a busy machine only interleaved runs compare) and reports both medians.
+# RUN_ARGS adds flags to the timed run (RUN_ARGS="--network none" leaves the
+# default bridge network's setup out).
 source "$(dirname "$0")/lib.sh"
 runs=${RUNS:-50}
 monitors=${MONITORS:-10}
@@ -16,14 +18,15 @@ cleanup() {
 }
 go run ./hack/mkbusybox | "${s[@]}" import --change 'CMD ["sh"]' - busybox:latest >/dev/null
 "${s[@]}" run --rm busybox true # warm the page cache
+read -ra extra <<<"${RUN_ARGS:-}"
 times=() base=()
 for _ in $(seq "$runs"); do
-	times+=("$(ms "${s[@]}" run --rm busybox true)")
+	times+=("$(ms "${s[@]}" run --rm "${extra[@]}" busybox true)")
 	if [[ -n ${BASELINE:-} ]]; then
-		base+=("$(ms "$BASELINE" --root "$work/root" --runroot "$work/run" run --rm busybox true)")
+		base+=("$(ms "$BASELINE" --root "$work/root" --runroot "$work/run" run --rm "${extra[@]}" busybox true)")
 	fi
 done
-echo "run --rm busybox true: median $(median "${times[@]}") ms over $runs runs (min $(printf '%s\n' "${times[@]}" | sort -n | head -1), max $(printf '%s\n' "${times[@]}" | sort -n | tail -1)); load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "run --rm ${RUN_ARGS:-}${RUN_ARGS:+ }busybox true: median $(median "${times[@]}") ms over $runs runs (min $(printf '%s\n' "${times[@]}" | sort -n | head -1), max $(printf '%s\n' "${times[@]}" | sort -n | tail -1)); load $(cut -d' ' -f1-3 /proc/loadavg)"
 if [[ -n ${BASELINE:-} ]]; then
 	echo "  $BASELINE, interleaved: median $(median "${base[@]}") ms"
 fi

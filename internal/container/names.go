@@ -120,3 +120,35 @@ func (s *Store) releaseName(name, id string) {
 		os.Remove(s.namePath(name))
 	}
 }
+
+// IsID says whether s has the form of a container ID (NewID's).
+func IsID(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	_, err := hex.DecodeString(s)
+	return err == nil
+}
+
+// SweepNames removes the names whose container has no directory (left by
+// a power loss that kept a synced name of an --rm container but not its
+// unsynced record; reserveName would take such a name over anyway), and
+// the temporary files of reserveName's creators that died.
+func (s *Store) SweepNames() {
+	entries, err := os.ReadDir(filepath.Join(s.root, "names"))
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		name := e.Name()
+		if id, ok := strings.CutPrefix(name, tmpPrefix); ok {
+			if IsID(id) && !s.Holds(id) { // reserveName's creator died
+				os.Remove(s.namePath(name))
+			}
+			continue
+		}
+		if owner, err := s.nameOwner(name); err == nil && IsID(owner) && !s.Holds(owner) {
+			s.releaseName(name, owner)
+		}
+	}
+}

@@ -23,6 +23,14 @@
 // name never names a container that does not exist (one left by a crash
 // between the two steps is taken over); a directory with "incomplete" whose
 // lock is free was left by a creator that died, and Sweep removes it.
+//
+// Durability: a record is fsynced before it is complete, except an --rm
+// container's (HostConfig.AutoRemove), which dies with its run: its files
+// are written without a single fsync, since a kill -9 leaves the page cache
+// (so nothing a synced record would not) and a power loss leaves at worst a
+// directory whose config.json is missing, empty or torn, which Sweep
+// removes when its lock is free (a live creator holds it), and a writable
+// layer without a record, which the engine's sweep removes.
 package container
 
 import (
@@ -131,6 +139,7 @@ func (s *Store) Create(ctx context.Context, rec Record) (*Creation, error) {
 // be replaced atomically one by one: they are synced, then the directory
 // once (each fsync costs a journal commit on the critical path of run).
 func (c *Creation) prepare(tmp string) error {
+	durable := !c.rec.HostConfig.AutoRemove
 	if err := os.WriteFile(filepath.Join(tmp, incompleteName), nil, 0o600); err != nil {
 		return err
 	}
@@ -143,28 +152,33 @@ func (c *Creation) prepare(tmp string) error {
 		return err
 	}
 	for name, data := range map[string][]byte{recordName: rec, stateName: st} {
-		if err := writeSynced(filepath.Join(tmp, name), data); err != nil {
+		if err := writeNew(filepath.Join(tmp, name), data, durable); err != nil {
 			return fmt.Errorf("creating container %s: %w", c.rec.ID, err)
 		}
 	}
-	if err := atomicfile.SyncDir(tmp); err != nil {
-		return err
+	if durable {
+		if err := atomicfile.SyncDir(tmp); err != nil {
+			return err
+		}
 	}
 	if err := os.Rename(tmp, c.s.dir(c.rec.ID)); err != nil {
 		return fmt.Errorf("creating container %s: %w", c.rec.ID, err)
 	}
+	if !durable {
+		return nil
+	}
 	return atomicfile.SyncDir(c.s.root)
 }
 
-// writeSynced writes a new file and syncs it; its directory is synced by
-// the caller.
-func writeSynced(path string, data []byte) error {
+// writeNew writes a new file, synced if durable; its directory is synced
+// by the caller.
+func writeNew(path string, data []byte, durable bool) error {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return err
 	}
 	_, err = f.Write(data)
-	if err == nil {
+	if err == nil && durable {
 		err = f.Sync()
 	}
 	if cerr := f.Close(); err == nil {
@@ -195,6 +209,9 @@ func (c *Creation) Commit() error {
 	defer c.release()
 	if err := os.Remove(filepath.Join(c.s.dir(c.rec.ID), incompleteName)); err != nil {
 		return fmt.Errorf("completing container %s: %w", c.rec.ID, err)
+	}
+	if c.rec.HostConfig.AutoRemove {
+		return nil
 	}
 	return atomicfile.SyncDir(c.s.dir(c.rec.ID))
 }
@@ -299,7 +316,10 @@ func (s *Store) Sweep(ctx context.Context) ([]string, error) {
 			s.sweepTemp(name)
 			continue
 		}
-		if _, err := os.Stat(filepath.Join(s.dir(name), incompleteName)); err != nil {
+		if name == "names" {
+			continue
+		}
+		if !e.IsDir() || !s.sweepable(name) {
 			continue
 		}
 		l, err := lockfile.New(filepath.Join(s.dir(name), lockName))
@@ -319,7 +339,25 @@ func (s *Store) Sweep(ctx context.Context) ([]string, error) {
 		}
 		l.Close()
 	}
+	if len(swept) > 0 {
+		s.SweepNames()
+	}
 	return swept, nil
+}
+
+// sweepable says whether container directory name is one a dead creator may
+// have left: marked incomplete, or with a record a power loss tore (an --rm
+// container's, written without fsync). Its lock decides.
+func (s *Store) sweepable(name string) bool {
+	if _, err := os.Stat(filepath.Join(s.dir(name), incompleteName)); err == nil {
+		return true
+	}
+	data, err := os.ReadFile(filepath.Join(s.dir(name), recordName))
+	if errors.Is(err, os.ErrNotExist) {
+		return true
+	}
+	var rec Record
+	return err == nil && json.Unmarshal(data, &rec) != nil
 }
 
 func (s *Store) sweepTemp(name string) {
@@ -337,4 +375,17 @@ func (s *Store) sweepTemp(name string) {
 		os.RemoveAll(p)
 		l.Unlock()
 	}
+}
+
+// Holds says whether the store has a directory for container id, complete
+// or not, being created or being removed. A writable layer named id is
+// created only after its container's directory and removed before it, so
+// one without a directory was left by a crash.
+func (s *Store) Holds(id string) bool {
+	for _, name := range []string{id, tmpPrefix + id, tmpPrefix + "deleted-" + id} {
+		if _, err := os.Lstat(filepath.Join(s.root, name)); err == nil || !errors.Is(err, os.ErrNotExist) {
+			return true
+		}
+	}
+	return false
 }

@@ -138,7 +138,11 @@ func (e *Engine) ContainerCreate(ctx context.Context, opts ContainerCreateOption
 	if n := len(d.chainIDs); n > 0 {
 		parent = d.chainIDs[n-1]
 	}
-	if _, err := e.layers.CreateRW(ctx, id, parent); err != nil {
+	createRW := e.layers.CreateRW
+	if rec.HostConfig.AutoRemove {
+		createRW = e.layers.CreateEphemeralRW // see container.Store's durability
+	}
+	if _, err := createRW(ctx, id, parent); err != nil {
 		cr.Abort()
 		return "", fmt.Errorf("creating container %s: %w", id, err)
 	}

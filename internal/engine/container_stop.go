@@ -217,6 +217,7 @@ func (e *Engine) sweepContainers(ctx context.Context) {
 			slog.DebugContext(ctx, "sweeping container", "id", id, "error", err)
 		}
 	}
+	e.sweepOrphanLayers(ctx)
 }
 
 // ContainerWait waits for a container to stop and returns its exit code.

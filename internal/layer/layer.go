@@ -41,6 +41,13 @@
 // a crash never leaves half a layer under layers/. Open sweeps tmp entries
 // whose lock is free (their owner died).
 //
+// Writable layers are synced when created (CreateRW) but not when removed
+// (RemoveRW: a power loss may bring one back whole), and an --rm
+// container's is not synced at all (CreateEphemeralRW: a power loss may
+// leave it without its container, or its rw.json empty); the engine removes
+// a writable layer whose container record is gone (RWIDs), and RemoveRW
+// needs no readable rw.json.
+//
 // A layer's uncompressed tar need not be kept as a blob: Register records
 // its tar-split metadata (headers, PAX records, padding, end blocks, and the
 // name and size of each file's content) while unpacking, and Diff rebuilds

@@ -2,6 +2,7 @@ package layer
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -21,6 +22,20 @@ import (
 // Every layer of the parent's chain must exist (errdefs.ErrNotFound naming
 // the missing one); an existing id is an errdefs.ErrConflict error.
 func (s *Store) CreateRW(ctx context.Context, id string, parent digest.Digest) ([]mount.Mount, error) {
+	return s.createRW(ctx, id, parent, true)
+}
+
+// CreateEphemeralRW is CreateRW without a single fsync, for a writable layer
+// that dies with its container (run --rm): its data never needs to outlive
+// the container, and a power loss may leave it torn or without its
+// container, which the owner's sweep of writable layers without a
+// container (RWIDs, RemoveRW) removes. A kill -9 leaves nothing the
+// durable path would not (the page cache holds what was written).
+func (s *Store) CreateEphemeralRW(ctx context.Context, id string, parent digest.Digest) ([]mount.Mount, error) {
+	return s.createRW(ctx, id, parent, false)
+}
+
+func (s *Store) createRW(ctx context.Context, id string, parent digest.Digest, durable bool) ([]mount.Mount, error) {
 	if err := validID(id); err != nil {
 		return nil, err
 	}
@@ -45,7 +60,7 @@ func (s *Store) CreateRW(ctx context.Context, id string, parent digest.Digest) (
 		return nil, err
 	}
 	defer t.release()
-	if err := s.fillRW(ctx, t.dir, id, parent, lowers); err != nil {
+	if err := s.fillRW(ctx, t.dir, id, parent, lowers, durable); err != nil {
 		return nil, fmt.Errorf("creating writable layer %s: %w", id, err)
 	}
 	dst := s.rwPath(id)
@@ -56,13 +71,15 @@ func (s *Store) CreateRW(ctx context.Context, id string, parent digest.Digest) (
 	if err != nil {
 		return nil, fmt.Errorf("creating writable layer %s: %w", id, err)
 	}
-	if err := atomicfile.SyncDir(filepath.Dir(dst)); err != nil {
-		return nil, err
+	if durable {
+		if err := atomicfile.SyncDir(filepath.Dir(dst)); err != nil {
+			return nil, err
+		}
 	}
 	return s.drv.mounts(dst, lowers), nil
 }
 
-func (s *Store) fillRW(ctx context.Context, dir, id string, parent digest.Digest, lowers []string) error {
+func (s *Store) fillRW(ctx context.Context, dir, id string, parent digest.Digest, lowers []string, durable bool) error {
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		return err
 	}
@@ -72,6 +89,15 @@ func (s *Store) fillRW(ctx context.Context, dir, id string, parent digest.Digest
 	}
 	if err := s.drv.initRW(ctx, dir, parentDiff); err != nil {
 		return err
+	}
+	if !durable {
+		// The directory is renamed into place only once complete, so
+		// its record need not be replaced atomically.
+		b, err := json.Marshal(RWInfo{ID: id, Parent: parent})
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dir, "rw.json"), b, 0o644)
 	}
 	if !s.drv.stacks() && parent != "" {
 		// vfs copied a whole tree: make it durable before it is committed.
@@ -158,6 +184,22 @@ func (s *Store) ListRW(ctx context.Context) ([]RWInfo, error) {
 	return infos, nil
 }
 
+// RWIDs returns the IDs of the writable layers, reading no record: what a
+// sweep compares with its own records.
+func (s *Store) RWIDs(ctx context.Context) ([]string, error) {
+	entries, err := os.ReadDir(filepath.Join(s.root, "rw"))
+	if err != nil {
+		return nil, fmt.Errorf("listing writable layers: %w", err)
+	}
+	ids := make([]string, 0, len(entries))
+	for _, e := range entries {
+		if validID(e.Name()) == nil {
+			ids = append(ids, e.Name())
+		}
+	}
+	return ids, ctx.Err()
+}
+
 // RWDir returns the writable layer's own directory (overlay: the upperdir;
 // vfs: the whole rootfs). It returns "" for a malformed id.
 func (s *Store) RWDir(id string) string {
@@ -168,12 +210,17 @@ func (s *Store) RWDir(id string) string {
 }
 
 // RemoveRW deletes a writable layer (it must not be mounted);
-// errdefs.ErrNotFound if absent.
+// errdefs.ErrNotFound if absent. It does not fsync: a power loss may bring
+// the layer back whole, as an image layer's removal would not; its owner
+// removes its own record after it (unsynced too), and sweeps a writable
+// layer that outlived its record (RWIDs).
 func (s *Store) RemoveRW(ctx context.Context, id string) error {
-	if _, err := s.GetRW(ctx, id); err != nil {
+	// Not GetRW: an ephemeral layer torn by a power loss has no readable
+	// record and must still go.
+	if err := validID(id); err != nil {
 		return err
 	}
-	t, err := s.moveToTmp(s.rwPath(id))
+	t, err := s.moveToTmp(s.rwPath(id), false)
 	if errors.Is(err, fs.ErrNotExist) {
 		return errdefs.NotFound("writable layer %s: not found", id)
 	}
@@ -210,7 +257,7 @@ func (s *Store) detach(ctx context.Context, chainID digest.Digest) (*tmpEntry, e
 	if err := s.checkUnused(ctx, chainID); err != nil {
 		return nil, err
 	}
-	t, err := s.moveToTmp(s.layerPath(chainID))
+	t, err := s.moveToTmp(s.layerPath(chainID), true)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, errdefs.NotFound("layer %s: not found", chainID)
 	}

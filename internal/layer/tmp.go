@@ -151,8 +151,9 @@ func (s *Store) sweep(ctx context.Context) error {
 
 // moveToTmp moves dir into a new tmp entry: one rename, so dir vanishes
 // atomically. The caller deletes it with release, which may wait until locks
-// are dropped; a crash before leaves the entry to the next sweep.
-func (s *Store) moveToTmp(dir string) (*tmpEntry, error) {
+// are dropped; a crash before leaves the entry to the next sweep. Unless
+// durable, a power loss may undo the move (see RemoveRW).
+func (s *Store) moveToTmp(dir string, durable bool) (*tmpEntry, error) {
 	t, err := newTmp(filepath.Join(s.root, "tmp"))
 	if err != nil {
 		return nil, err
@@ -160,6 +161,9 @@ func (s *Store) moveToTmp(dir string) (*tmpEntry, error) {
 	if err := os.Rename(dir, t.dir); err != nil {
 		t.release()
 		return nil, fmt.Errorf("removing %s: %w", dir, err)
+	}
+	if !durable {
+		return t, nil
 	}
 	if err := atomicfile.SyncDir(filepath.Dir(dir)); err != nil {
 		t.release()

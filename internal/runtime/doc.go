@@ -15,8 +15,9 @@
 // # Processes
 //
 // Create starts the container's init by re-executing this binary from a
-// sealed in-memory copy (see sealedExe; or CreateOpts.Exe, one a caller
-// made ahead with SealedExe, as copying the binary takes milliseconds)
+// form no container can write (see sealedExe: opened through a private,
+// detached, read-only overlay, or a sealed in-memory copy where that cannot
+// be made; or CreateOpts.Exe, one a caller made ahead with SealedExe)
 // with the marker variable _STRATA_INIT, in the new namespaces the spec
 // asks for. The binary's main
 // must call Init before anything else, so that the copy becomes the init:

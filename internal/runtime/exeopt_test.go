@@ -10,9 +10,9 @@ import (
 	"github.com/strata-containers/strata/internal/errdefs"
 )
 
-// TestCreateWithGivenExe runs a container from a sealed copy made ahead of
-// time (CreateOpts.Exe), which the container still sees as the sealed
-// memfd, and which Create leaves open for its caller.
+// TestCreateWithGivenExe runs a container from a protected executable made
+// ahead of time (CreateOpts.Exe), which the container still sees as
+// protected, and which Create leaves open for its caller.
 func TestCreateWithGivenExe(t *testing.T) {
 	bundle, spec := newBundle(t, "/proc/self/exe")
 	spec.Process.Env = append(spec.Process.Env, exeProbeEnv+"=1")
@@ -41,8 +41,8 @@ func TestCreateWithGivenExe(t *testing.T) {
 		t.Fatalf("wait: exit %d, %v:\n%s", code, err, stdout)
 	}
 	out := stdout.String()
-	if !strings.Contains(out, "exe=/memfd:strata-init") || !strings.Contains(out, "sealed=true") {
-		t.Errorf("the container's executable is not the given sealed memfd:\n%s", out)
+	if !strings.Contains(out, "protected=true") {
+		t.Errorf("the container's executable is not the given protected one:\n%s", out)
 	}
 	if strings.Contains(out, "write=<nil>") {
 		t.Errorf("the container could write to its executable:\n%s", out)

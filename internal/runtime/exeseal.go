@@ -11,18 +11,30 @@ import (
 	"github.com/strata-containers/strata/internal/errdefs"
 )
 
-// sealedExe returns a sealed in-memory copy of this process's executable,
+// sealedExe returns this process's executable in a form no one can write,
 // from which the container's init is executed (the CVE-2019-5736 class).
 //
 // A process in the container can reach its init's executable through
 // /proc/<pid>/exe; were that the strata binary on the host, a container
 // that wins a race could open it for writing and replace the host's
-// runtime. The copy lives in a memfd with every seal applied: it cannot be
-// written, shrunk, grown or unsealed, and it disappears with its last user.
+// runtime. The file is opened through a read-only overlay mount of its
+// own (protectedExe), as runc does since 1.2, or, where that cannot be
+// made, copied into a memfd with every seal applied: it cannot be written,
+// shrunk, grown or unsealed, and it disappears with its last user.
 func sealedExe() (*os.File, error) { return sealedCopy("/proc/self/exe") }
 
-// sealedCopy is sealedExe of the executable at path.
+// sealedCopy is sealedExe of the executable at path: the executable seen
+// through a private read-only overlay (protectedExe), or, where the kernel
+// cannot make one, a sealed memfd copy.
 func sealedCopy(path string) (*os.File, error) {
+	if f, err := protectedExe(path); err == nil {
+		return f, nil
+	}
+	return memfdCopy(path)
+}
+
+// memfdCopy copies the executable at path into a memfd with every seal.
+func memfdCopy(path string) (*os.File, error) {
 	src, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("opening executable %s: %w", path, err)
@@ -84,9 +96,10 @@ func copyFile(dst, src *os.File) error {
 	}
 }
 
-// SealedExe returns a sealed in-memory copy of this process's executable,
-// for CreateOpts.Exe. Making it costs a copy of the binary (several
-// milliseconds), which a caller can overlap with other work.
+// SealedExe returns this process's executable as sealedExe does, for
+// CreateOpts.Exe. Making it costs a few hundred microseconds (a copy of the
+// binary, several milliseconds, where the overlay cannot be made), which a
+// caller can overlap with other work.
 func SealedExe() (*os.File, error) { return sealedExe() }
 
 // SealedCopy is SealedExe of another executable that calls Init first
@@ -94,8 +107,12 @@ func SealedExe() (*os.File, error) { return sealedExe() }
 func SealedCopy(path string) (*os.File, error) { return sealedCopy(path) }
 
 // checkSealed refuses a file given as CreateOpts.Exe that a container
-// could write through /proc/<pid>/exe.
+// could write through /proc/<pid>/exe: it must be a fully sealed memfd or
+// on a read-only overlay (protectedExe).
 func checkSealed(f *os.File) error {
+	if readOnlyOverlay(f) {
+		return nil
+	}
 	seals, err := unix.FcntlInt(f.Fd(), unix.F_GET_SEALS, 0)
 	if err != nil {
 		return errdefs.Invalid("executable %s is not a sealed memfd: %w", f.Name(), err)

@@ -12,6 +12,8 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/strata-containers/strata/internal/testutil"
 )
 
 // exeProbeEnv makes the test binary, run as a container's workload through
@@ -25,6 +27,7 @@ func exeProbe() int {
 	if f, err := os.Open("/proc/self/exe"); err == nil {
 		seals, err := unix.FcntlInt(f.Fd(), unix.F_GET_SEALS, 0)
 		fmt.Printf("sealed=%v seals=%#x err=%v\n", err == nil && seals&allSeals == allSeals, seals, err)
+		fmt.Printf("protected=%v\n", checkSealed(f) == nil)
 		f.Close()
 	}
 	f, err := os.OpenFile("/proc/self/exe", os.O_WRONLY, 0)
@@ -36,8 +39,10 @@ func exeProbe() int {
 	return 0
 }
 
+// TestSealedExeCannotBeWritten checks the memfd copy, the fallback where
+// no read-only overlay can be made.
 func TestSealedExeCannotBeWritten(t *testing.T) {
-	f, err := sealedExe()
+	f, err := memfdCopy("/proc/self/exe")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,6 +67,42 @@ func TestSealedExeCannotBeWritten(t *testing.T) {
 	}
 }
 
+// TestProtectedExeCannotBeWritten: the executable seen through its own
+// read-only overlay has the binary's bytes and refuses every write, also
+// when reopened through /proc (as a container reopens /proc/<pid>/exe).
+func TestProtectedExeCannotBeWritten(t *testing.T) {
+	testutil.RequireRoot(t)
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := protectedExe(self)
+	if err != nil {
+		t.Skipf("needs fsopen and overlayfs without an upper layer: %v", err)
+	}
+	defer f.Close()
+	if err := checkSealed(f); err != nil {
+		t.Errorf("checkSealed: %v", err)
+	}
+	proc := fmt.Sprintf("/proc/self/fd/%d", f.Fd())
+	if w, err := os.OpenFile(proc, os.O_WRONLY, 0); !errors.Is(err, unix.EROFS) {
+		if err == nil {
+			w.Close()
+		}
+		t.Errorf("reopening for writing: %v, want EROFS", err)
+	}
+	if err := os.Truncate(proc, 0); err == nil {
+		t.Error("truncate through the overlay succeeded")
+	}
+	want, err := os.ReadFile(self)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := os.ReadFile(proc); err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("the protected executable differs from the binary (%v)", err)
+	}
+}
+
 // TestContainerCannotOverwriteRuntime runs the runtime's own binary in a
 // container, as a CVE-2019-5736 exploit does through /proc/self/exe, and
 // checks that it reaches only the sealed copy.
@@ -78,11 +119,8 @@ func TestContainerCannotOverwriteRuntime(t *testing.T) {
 	if res.code != 0 {
 		t.Fatalf("probe exited %d: %s%s", res.code, res.stdout, res.stderr)
 	}
-	if !strings.Contains(res.stdout, "exe=/memfd:strata-init") {
-		t.Errorf("the container's /proc/self/exe is not the sealed memfd:\n%s", res.stdout)
-	}
-	if !strings.Contains(res.stdout, "sealed=true") {
-		t.Errorf("the executable the container sees is not fully sealed:\n%s", res.stdout)
+	if !strings.Contains(res.stdout, "protected=true") {
+		t.Errorf("the executable the container sees is neither a sealed memfd nor on a read-only overlay:\n%s", res.stdout)
 	}
 	if strings.Contains(res.stdout, "write=<nil>") {
 		t.Errorf("the container could write to its executable:\n%s", res.stdout)
@@ -121,4 +159,25 @@ func fileHash(t *testing.T, p string) [32]byte {
 		t.Fatal(err)
 	}
 	return sha256.Sum256(data)
+}
+
+// BenchmarkExeProtection compares the two forms of the protected
+// executable, made of this test binary.
+func BenchmarkExeProtection(b *testing.B) {
+	testutil.RequireRoot(b)
+	self, err := os.Executable()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for name, mk := range map[string]func(string) (*os.File, error){"overlay": protectedExe, "memfd": memfdCopy} {
+		b.Run(name, func(b *testing.B) {
+			for b.Loop() {
+				f, err := mk(self)
+				if err != nil {
+					b.Skip(err)
+				}
+				f.Close()
+			}
+		})
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -137,5 +138,18 @@ func TestProcStart(t *testing.T) {
 	rec := record{State: specs.State{Pid: os.Getpid()}, InitStart: start + 1}
 	if rec.initAlive() {
 		t.Error("a pid with another start time counts as the container's init")
+	}
+}
+
+// TestCheckID keeps validID to the grammar its doc names.
+func TestCheckID(t *testing.T) {
+	for id, ok := range map[string]bool{
+		"a": true, "0abc_d.e-f": true, strings.Repeat("x", 128): true,
+		"": false, "_a": false, ".a": false, "-a": false, "a/b": false, "a b": false,
+		strings.Repeat("x", 129): false, "é": false,
+	} {
+		if err := checkID(id); (err == nil) != ok {
+			t.Errorf("checkID(%q) = %v, want ok %v", id, err, ok)
+		}
 	}
 }

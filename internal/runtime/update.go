@@ -42,8 +42,11 @@ func (r *Runtime) Processes(ctx context.Context, id string) ([]int, error) {
 // container id for its memory limit. It reads the cgroup, so it must be
 // asked before Delete removes it (the monitor asks right after Wait).
 func (r *Runtime) OOMKilled(ctx context.Context, id string) (bool, error) {
-	st, err := r.Stats(ctx, id)
-	return st.OOMKills > 0, err
+	m, err := r.cgroup(id)
+	if err != nil {
+		return false, err
+	}
+	return cgroups.OOMKills(m) > 0, ctx.Err()
 }
 
 func (r *Runtime) cgroup(id string) (cgroups.Manager, error) {

@@ -103,6 +103,9 @@ func TestV2BlockIOAndStatsFiles(t *testing.T) {
 	if err := (&v2{dir: dir}).moreStats(&s); err != nil {
 		t.Fatal(err)
 	}
+	if n := OOMKills(&v2{dir: dir}); n != 1 {
+		t.Errorf("OOMKills = %d, want 1", n)
+	}
 	if want := (Stats{PidsLimit: 50, MemoryCache: 4096, OOMKills: 1, BlkioRead: 101, BlkioWrite: 22}); s != want {
 		t.Fatalf("stats %+v, want %+v", s, want)
 	}
