@@ -25,6 +25,7 @@ type Record struct {
 	MountList
 
 	NetworkingConfig NetworkingConfig `json:"NetworkingConfig"`
+	IDMappings       *IDMappings      `json:"IDMappings,omitempty"` // userns.go
 }
 
 // Config is the container's configuration as docker's Config shows it.
@@ -68,6 +69,7 @@ type HostConfig struct {
 	Limits
 	HostNetworkConfig
 	Devices []DeviceMapping `json:"Devices"` // --device (devices.go)
+	UsernsConfig            // --userns (userns.go)
 }
 
 // LogConfig names the log driver and its options.
