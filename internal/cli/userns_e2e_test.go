@@ -34,12 +34,12 @@ func newRemapStore(t *testing.T) *store {
 func TestE2EUsernsRemap(t *testing.T) {
 	s := newRemapStore(t)
 	remap := fmt.Sprintf("%d:65536", remapStart)
-	out := s.ok(nil, "run", "--rm", "--network", "none", "--userns-remap", remap, "busybox", "sh", "-c",
+	out := s.ok(nil, "run", "--rm", "--userns-remap", remap, "busybox", "sh", "-c",
 		"id -u; stat -c %u:%g /bin/busybox; cat /proc/self/uid_map | tr -s ' '")
 	if want := fmt.Sprintf("0\n0:0\n 0 %d 65536\n", remapStart); out != want {
 		t.Fatalf("run --rm: %q, want %q", out, want)
 	}
-	id := strings.TrimSpace(s.ok(nil, "run", "-d", "--network", "none", "--userns-remap", remap, "busybox", "sleep", "1000"))
+	id := strings.TrimSpace(s.ok(nil, "run", "-d", "--userns-remap", remap, "busybox", "sleep", "1000"))
 	if out := s.ok(nil, "exec", id, "sh", "-c", "id -u; echo hi > /created && stat -c %u /created"); out != "0\n0\n" {
 		t.Errorf("exec: %q, want uid 0 and a file of 0", out)
 	}
