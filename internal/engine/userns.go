@@ -54,8 +54,14 @@ func (e *Engine) applyUserns(rec *container.Record, o UsernsOptions) error {
 	if err != nil {
 		return err
 	}
-	if m.Remapped() && rec.HostConfig.Privileged {
-		return errdefs.Invalid("privileged mode is incompatible with user namespace remapping; use --userns=host")
+	if !m.Remapped() {
+		return nil
+	}
+	if rec.HostConfig.Privileged {
+		return errdefs.Invalid("privileged mode is incompatible with user namespaces.  You must run the container in the host namespace when running privileged mode")
+	}
+	if d := e.layers.Driver(); d != "overlay" {
+		return errdefs.Invalid("user namespace remapping needs the overlay storage driver, not %s", d)
 	}
 	rec.IDMappings = m
 	return nil
