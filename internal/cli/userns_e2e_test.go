@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"archive/tar"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -59,8 +60,47 @@ func TestE2EUsernsRemap(t *testing.T) {
 	if mode := s.inspectField(t, id, "{{.HostConfig.UsernsMode}}"); strings.TrimSpace(mode) != "" {
 		t.Errorf("UsernsMode %q, want empty", mode)
 	}
+	// Commit and export hold the owners the container saw.
+	s.ok(nil, "commit", id, "shifted:1")
+	if out := s.ok(nil, "run", "--rm", "shifted:1", "stat", "-c", "%u:%g", "/created"); out != "0:0\n" {
+		t.Errorf("committed file owned by %q, want 0:0", out)
+	}
+	tarPath := filepath.Join(t.TempDir(), "export.tar")
+	s.ok(nil, "export", "-o", tarPath, id)
+	assertTarOwners(t, tarPath, "created", "bin/busybox")
 	s.ok(nil, "rm", "-f", id)
 	s.assertClean(t, id)
+}
+
+// assertTarOwners checks that the named members of a tar are root's.
+func assertTarOwners(t *testing.T, path string, names ...string) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	want := map[string]bool{}
+	for _, n := range names {
+		want[n] = true
+	}
+	tr := tar.NewReader(f)
+	for {
+		hdr, err := tr.Next()
+		if err != nil {
+			break
+		}
+		name := strings.TrimPrefix(hdr.Name, "./")
+		if want[name] {
+			delete(want, name)
+			if hdr.Uid != 0 || hdr.Gid != 0 {
+				t.Errorf("export: %s owned by %d:%d, want 0:0", name, hdr.Uid, hdr.Gid)
+			}
+		}
+	}
+	if len(want) > 0 {
+		t.Errorf("export lacks %v", want)
+	}
 }
 
 // TestE2EUsernsHost: --userns=host overrides a default remap.
