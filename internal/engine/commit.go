@@ -30,8 +30,8 @@ type committedLayer struct {
 // (a paused or stopped container) if it wants a consistent snapshot.
 // `commit` uses it, and `build` can (one call per step).
 func (e *Engine) commitLayer(ctx context.Context, rwID string, parentChain digest.Digest) (committedLayer, error) {
-	tr := e.unshiftedChanges(ctx, rwID, e.changesTar(ctx, rwID, parentChain)) // userns_tar.go
-	defer tr.Close()                                                          // ends the writer if Register stopped early
+	tr := e.unshiftedChanges(ctx, rwID, e.changesTar(ctx, rwID, parentChain))
+	defer tr.Close() // ends the writer if Register stopped early
 	info, err := e.layers.Register(ctx, parentChain, "", tr)
 	if err != nil {
 		return committedLayer{}, fmt.Errorf("committing writable layer %s: %w", rwID, err)
@@ -81,7 +81,7 @@ func (e *Engine) storeLayerBlob(ctx context.Context, rwID string, parentChain di
 		return err
 	}
 	defer w.Close()
-	tr := e.unshiftedChanges(ctx, rwID, e.changesTar(ctx, rwID, parentChain)) // userns_tar.go
+	tr := e.unshiftedChanges(ctx, rwID, e.changesTar(ctx, rwID, parentChain))
 	defer tr.Close()
 	if _, err := io.Copy(w, tr); err != nil {
 		return fmt.Errorf("storing layer %s: %w", info.DiffID, err)
