@@ -60,6 +60,10 @@ func TestE2EUsernsRemap(t *testing.T) {
 	if mode := s.inspectField(t, id, "{{.HostConfig.UsernsMode}}"); strings.TrimSpace(mode) != "" {
 		t.Errorf("UsernsMode %q, want empty", mode)
 	}
+	s.ok(nil, "restart", "-t", "0", id)
+	if out := s.ok(nil, "exec", id, "stat", "-c", "%u", "/created"); out != "0\n" {
+		t.Errorf("after restart: /created owned by %q, want 0", out)
+	}
 	// Commit and export hold the owners the container saw.
 	s.ok(nil, "commit", id, "shifted:1")
 	if out := s.ok(nil, "run", "--rm", "shifted:1", "stat", "-c", "%u:%g", "/created"); out != "0:0\n" {
