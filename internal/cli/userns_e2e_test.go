@@ -145,3 +145,23 @@ func assertHostOwner(t *testing.T, s *store, id, path string, uid uint32) {
 		t.Errorf("%s owned by %d:%d on the host, want %d:%d", path, st.Uid, st.Gid, uid, uid)
 	}
 }
+
+// TestE2EUsernsVolume: a new named volume is the remapped root's, and a
+// copied-up one holds the image's files with the owners seen inside.
+func TestE2EUsernsVolume(t *testing.T) {
+	s := newRemapStore(t)
+	out := s.ok(nil, "run", "--rm", "--network", "none", "--userns-remap", fmt.Sprintf("%d:65536", remapStart),
+		"-v", "data:/data", "-v", "bin:/bin", "busybox", "sh", "-c",
+		"touch /data/x /bin/y && stat -c %u /data/x /bin/busybox")
+	if out != "0\n0\n" {
+		t.Errorf("volume files owned by %q inside, want 0 and 0", out)
+	}
+	var st unix.Stat_t
+	if err := unix.Stat(filepath.Join(s.root, "volumes", "data", "_data", "x"), &st); err != nil {
+		t.Fatal(err)
+	}
+	if st.Uid != remapStart {
+		t.Errorf("volume file owned by %d on the host, want %d", st.Uid, remapStart)
+	}
+	s.ok(nil, "volume", "rm", "data", "bin")
+}

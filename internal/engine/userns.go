@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 
 	"github.com/strata-containers/strata/internal/container"
 	"github.com/strata-containers/strata/internal/errdefs"
@@ -193,4 +194,34 @@ func withUserns(rec container.Record) spec.Opt {
 		return func(*specs.Spec) error { return nil }
 	}
 	return spec.WithIDMappings(rec.IDMappings.UIDMap, rec.IDMappings.GIDMap)
+}
+
+// remapVolume readies volume directory path for a remapped container: its
+// root must reach it (the store's directories are root's, 0700), and a new,
+// empty volume becomes the container's root's, as under docker's remapped
+// roots. A volume with content keeps its owners: other containers share it.
+func (e *Engine) remapVolume(rec container.Record, path string) error {
+	m := rec.IDMappings
+	if !m.Remapped() {
+		return nil
+	}
+	root := filepath.Clean(e.cfg.Root)
+	for d := filepath.Dir(path); strings.HasPrefix(d, root+"/"); d = filepath.Dir(d) {
+		st, err := os.Stat(d)
+		if err != nil {
+			return err
+		}
+		if err := os.Chmod(d, st.Mode().Perm()|0o011); err != nil {
+			return err
+		}
+	}
+	entries, err := os.ReadDir(path)
+	if err != nil || len(entries) > 0 {
+		return err
+	}
+	var st unix.Stat_t
+	if err := unix.Lstat(path, &st); err != nil || st.Uid != 0 || st.Gid != 0 {
+		return err
+	}
+	return os.Lchown(path, int(m.UIDMap[0].HostID), int(m.GIDMap[0].HostID))
 }
