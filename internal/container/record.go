@@ -68,8 +68,8 @@ type HostConfig struct {
 	MountConfig
 	Limits
 	HostNetworkConfig
-	Devices      []DeviceMapping `json:"Devices"` // --device (devices.go)
-	UsernsConfig                 // --userns (userns.go)
+	UsernsConfig
+	Devices []DeviceMapping `json:"Devices"` // --device (devices.go)
 }
 
 // LogConfig names the log driver and its options.

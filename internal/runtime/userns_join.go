@@ -12,14 +12,14 @@ import (
 // of the spec's paths for it.
 const joinedEnv = "_STRATA_JOINED"
 
-// startInit starts the init. An init cloned into a new user namespace
+// startInJoined starts the init. An init cloned into a new user namespace
 // cannot enter namespaces its parent's user namespace owns (a network
 // namespace the engine made): it has no capability there. So the parent
 // enters them on a thread of its own and clones the init from it, which
 // inherits them, as runc's nsexec joins before it unshares the user
 // namespace. That thread is then thrown away: it never returns to Go's
 // pool, in namespaces no other goroutine expects.
-func startInit(cmd *exec.Cmd, plan nsPlan) error {
+func startInJoined(cmd *exec.Cmd, plan nsPlan) error {
 	if plan.clone&unix.CLONE_NEWUSER == 0 || len(plan.join) == 0 {
 		return cmd.Start()
 	}
