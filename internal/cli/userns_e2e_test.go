@@ -57,6 +57,20 @@ func TestE2EUsernsRemap(t *testing.T) {
 	if r := s.run(nil, "exec", id, "sh", "-c", "echo x > /proc/sys/kernel/hostname"); r.code == 0 {
 		t.Errorf("remapped root wrote /proc/sys")
 	}
+	secret := filepath.Join(t.TempDir(), "secret")
+	if err := os.Chmod(filepath.Dir(secret), 0o711); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(secret, []byte("host root only\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out := s.ok(nil, "run", "--rm", "-v", secret+":/secret", "busybox", "cat", "/secret"); out != "host root only\n" {
+		t.Errorf("unmapped root cannot read a host root file: %q", out)
+	}
+	r := s.run(nil, "run", "--rm", "--userns-remap", remap, "-v", secret+":/secret", "busybox", "sh", "-c", "stat -c %u /secret; cat /secret")
+	if r.code == 0 || r.stdout != "65534\n" || !strings.Contains(r.stderr, "Permission denied") {
+		t.Errorf("remapped root and a host root file: exit %d, stdout %q, stderr %q; want nobody's, unreadable", r.code, r.stdout, r.stderr)
+	}
 	if mode := s.inspectField(t, id, "{{.HostConfig.UsernsMode}}"); strings.TrimSpace(mode) != "" {
 		t.Errorf("UsernsMode %q, want empty", mode)
 	}
