@@ -68,6 +68,7 @@ type createFlags struct {
 	tty                                                ttyFlags   // attach.go
 	net                                                netFlags   // network.go
 	devices                                            deviceListFlag
+	userns                                             usernsFlags // userns_flags.go
 }
 
 func (f *createFlags) register(fl *pflag.FlagSet) {
@@ -98,6 +99,7 @@ func (f *createFlags) register(fl *pflag.FlagSet) {
 	f.limits.register(fl)
 	f.tty.register(fl)
 	f.net.register(fl)
+	f.userns.register(fl)
 }
 
 // options turns the flags and arguments (IMAGE [COMMAND] [ARG...]) into
@@ -111,6 +113,7 @@ func (f *createFlags) options(cmd *cobra.Command, args []string, lookupEnv func(
 		MountOptions: f.mounts.options(),
 		Network:      f.net.options(),
 		Devices:      f.devices.devices,
+		Userns:       f.userns.options(),
 	}
 	if cmd.Flags().Changed("entrypoint") {
 		o.EntrypointSet = true

@@ -70,6 +70,7 @@ func NewRootCommand(s Streams, lookupEnv func(string) (string, bool)) *cobra.Com
 	pf.StringVar(&c.cfg.LogLevel, "log-level", c.cfg.LogLevel, `Set the logging level ("debug", "info", "warn", "error")`)
 	pf.StringVar(&c.cfg.StorageDriver, "storage-driver", c.cfg.StorageDriver,
 		`Storage driver: "overlay" or "vfs" ($`+config.EnvStorageDriver+`)`)
+	pf.StringVar(&c.cfg.UsernsRemap, "userns-remap", c.cfg.UsernsRemap, "Default --userns-remap of new containers")
 	// Commands that need -h for themselves (`run -h HOSTNAME`) define their
 	// own --help without it, as docker's do; this one is then skipped there.
 	pf.BoolP("help", "h", false, "Print usage")

@@ -45,6 +45,7 @@ type Config struct {
 	RunRoot       string // state that dies with the machine (--runroot)
 	LogLevel      string // debug, info, warn or error (--log-level)
 	StorageDriver string // overlay, vfs or "" for automatic (--storage-driver)
+	UsernsRemap   string // default --userns-remap of new containers, "" for none
 }
 
 // Default returns the built-in defaults.

@@ -25,6 +25,7 @@ type Record struct {
 	MountList
 
 	NetworkingConfig NetworkingConfig `json:"NetworkingConfig"`
+	IDMappings       *IDMappings      `json:"IDMappings,omitempty"` // userns.go
 }
 
 // Config is the container's configuration as docker's Config shows it.
@@ -67,6 +68,7 @@ type HostConfig struct {
 	MountConfig
 	Limits
 	HostNetworkConfig
+	UsernsConfig
 	Devices []DeviceMapping `json:"Devices"` // --device (devices.go)
 }
 

@@ -30,7 +30,7 @@ type committedLayer struct {
 // (a paused or stopped container) if it wants a consistent snapshot.
 // `commit` uses it, and `build` can (one call per step).
 func (e *Engine) commitLayer(ctx context.Context, rwID string, parentChain digest.Digest) (committedLayer, error) {
-	tr := e.changesTar(ctx, rwID, parentChain)
+	tr := e.unshiftedChanges(ctx, rwID, e.changesTar(ctx, rwID, parentChain))
 	defer tr.Close() // ends the writer if Register stopped early
 	info, err := e.layers.Register(ctx, parentChain, "", tr)
 	if err != nil {
@@ -81,7 +81,7 @@ func (e *Engine) storeLayerBlob(ctx context.Context, rwID string, parentChain di
 		return err
 	}
 	defer w.Close()
-	tr := e.changesTar(ctx, rwID, parentChain)
+	tr := e.unshiftedChanges(ctx, rwID, e.changesTar(ctx, rwID, parentChain))
 	defer tr.Close()
 	if _, err := io.Copy(w, tr); err != nil {
 		return fmt.Errorf("storing layer %s: %w", info.DiffID, err)

@@ -90,6 +90,7 @@ type ContainerCreateOptions struct {
 	RestartPolicy                           monitor.RestartPolicy
 	Network                                 NetworkOptions            // network_container.go
 	Devices                                 []container.DeviceMapping // --device
+	Userns                                  UsernsOptions             // userns.go
 }
 
 func (o ContainerCreateOptions) process() spec.Process {
@@ -118,6 +119,9 @@ func (e *Engine) ContainerCreate(ctx context.Context, opts ContainerCreateOption
 		return "", err
 	}
 	rec := newRecord(opts, d)
+	if err := e.applyUserns(&rec, opts.Userns); err != nil {
+		return "", err
+	}
 	if err := e.resolveMounts(ctx, &rec, opts.MountOptions, d.config.Config.Volumes); err != nil {
 		return "", err
 	}
@@ -145,6 +149,11 @@ func (e *Engine) ContainerCreate(ctx context.Context, opts ContainerCreateOption
 	if _, err := createRW(ctx, id, parent); err != nil {
 		cr.Abort()
 		return "", fmt.Errorf("creating container %s: %w", id, err)
+	}
+	if err := e.shiftRW(cr.Record()); err != nil {
+		_ = e.layers.RemoveRW(ctx, id)
+		cr.Abort()
+		return "", err
 	}
 	if err := cr.Commit(); err != nil {
 		_ = e.layers.RemoveRW(ctx, id)
@@ -226,6 +235,7 @@ func generateSpec(rec container.Record, user spec.User) (*specs.Spec, error) {
 		spec.WithMounts(specMounts(rec)),
 		withLimits(rec),
 		deviceOpt(h),
+		withUserns(rec),
 	)
 }
 
@@ -302,6 +312,9 @@ func (e *Engine) prepareBundle(ctx context.Context, c container.Container) (cfg 
 	}
 	if c.HostConfig.AutoRemove {
 		mounts = volatile(mounts)
+	}
+	if mounts, err = idmapRootfs(mounts, c.Record, e.bundle(c.ID)); err != nil {
+		return cfg, err
 	}
 	cfg = monitor.Config{
 		ID: c.ID, Bundle: e.bundle(c.ID), Mounts: mounts, RuntimeRoot: e.runtimeRoot(),

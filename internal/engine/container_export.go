@@ -20,7 +20,8 @@ func (e *Engine) ContainerExport(ctx context.Context, ref string, w io.Writer) e
 	defer unlock()
 	defer e.shared()()
 	return e.withRootfs(ctx, c, true, func(rootfs string) error {
-		if err := archive.WriteTree(ctx, w, rootfs); err != nil {
+		uw, wait := unshiftedWriter(c, w) // userns_tar.go
+		if err := wait(archive.WriteTree(ctx, uw, rootfs)); err != nil {
 			return fmt.Errorf("exporting container %s: %w", c.Name, err)
 		}
 		return nil

@@ -46,6 +46,9 @@ func (e *Engine) prepareVolume(ctx context.Context, rec container.Record, mp con
 	if err != nil {
 		return errVolumeGone(mp.Name, err)
 	}
+	if err := e.remapVolume(rec, path); err != nil { // userns.go
+		return fmt.Errorf("volume %s: %w", mp.Name, err)
+	}
 	if !mp.CopyData {
 		return nil
 	}

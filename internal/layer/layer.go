@@ -17,7 +17,9 @@
 //	                            (tar-split's gzip'd JSON lines); absent when
 //	                            the tar cannot be rebuilt (tarSplit false)
 //	rw/<id>/                    a container's writable layer
-//	    diff/ work/             overlay upperdir and workdir (vfs: diff only)
+//	    diff/ work/             overlay upperdir and workdir (vfs: diff only);
+//	                            owned by the host range's start for a
+//	                            remapped container (ShiftRW, userns.go)
 //	    rw.json                 {id, parent}
 //	tmp/<random>/ (+ .lock)     work in progress, flock-held by its owner:
 //	                            unpacks, staged layers (see Staged; with tar,

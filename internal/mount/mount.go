@@ -8,6 +8,12 @@
 // kernel without "lowerdir+" (before 6.8) overlay falls back to mount(2) when
 // the options fit in a page.
 //
+// An overlay with the option IdmapLowersOption makes has each lower
+// directory cloned into a detached mount idmapped through a user namespace
+// made for it (idmap.go), so that image layers owned by host root appear
+// owned by a remapped container's root; the option never reaches the
+// kernel, and the mount(2) fallback refuses it.
+//
 // Everything else goes through mount(2): "bind" mounts (Options "rbind" for a
 // recursive bind, "ro"/"nosuid"/"nodev"/"noexec" applied afterwards, since
 // the kernel ignores them on the bind itself) and other file systems (tmpfs,

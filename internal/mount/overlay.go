@@ -33,7 +33,12 @@ func (m Mount) fsmountOverlay(target string) error {
 		return fmt.Errorf("fsopen overlay: %w", err)
 	}
 	defer unix.Close(fsfd)
-	attrs, err := m.configure(fsfd)
+	im, err := m.idmapper()
+	if err != nil {
+		return err
+	}
+	defer im.close()
+	attrs, err := m.configure(fsfd, im)
 	if err != nil {
 		return err
 	}
@@ -53,7 +58,7 @@ func (m Mount) fsmountOverlay(target string) error {
 
 // configure passes Source and Options to the fs context and returns the
 // per-mount attributes (ro, nosuid, ...) that fsmount takes instead.
-func (m Mount) configure(fsfd int) (attrs int, err error) {
+func (m Mount) configure(fsfd int, im *idmapper) (attrs int, err error) {
 	if m.Source != "" {
 		if err := unix.FsconfigSetString(fsfd, "source", m.Source); err != nil {
 			return 0, fsError(fsfd, "source", err)
@@ -67,9 +72,12 @@ func (m Mount) configure(fsfd int) (attrs int, err error) {
 			continue
 		}
 		switch {
-		case clearOnly[opt]:
+		case clearOnly[opt] || key+"=" == idmapOption:
 		case key == "lowerdir" || key == "lowerdir+":
 			for _, dir := range splitLowerDirs(value) {
+				if dir, err = im.lower(dir); err != nil {
+					return 0, err
+				}
 				err := unix.FsconfigSetString(fsfd, "lowerdir+", dir)
 				if err != nil {
 					return 0, lowerError(fsfd, dir, err, firstLower)
@@ -134,6 +142,10 @@ func fsLog(fsfd int) []string {
 
 // mountOverlayData is the mount(2) fallback for kernels without "lowerdir+".
 func (m Mount) mountOverlayData(target string) error {
+	if im, err := m.idmapper(); im != nil || err != nil {
+		im.close()
+		return errdefs.Unavailable("idmapped overlay lowers need fsconfig's \"lowerdir+\" (Linux 6.8)")
+	}
 	flags, _, data := parseOptions(m.Options)
 	// mount(2) takes one lowerdir list: merge "lowerdir+" entries into it.
 	var lowers []string

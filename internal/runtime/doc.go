@@ -70,7 +70,13 @@
 // the Go runtime starts and makes the new namespaces after them, forking
 // into a pid namespace: the process the runtime started then stays outside
 // as a waiter, and the init is its child (the pid the record holds). A new
-// user namespace together with such a join is refused.
+// user namespace together with such a join is refused. A new user
+// namespace with joined net, ipc, uts or cgroup namespaces (a remapped
+// container on a network the engine made) is cloned from a parent thread
+// that entered them first (userns_join.go): from inside the new user
+// namespace the init would have no capability over them. For the same
+// reason the constructor enters every namespace it can before the user
+// namespace, and the rest after it, as runc's nsexec does.
 //
 // # Exec
 //

@@ -78,6 +78,9 @@ func planNamespaces(nss []specs.LinuxNamespace) (nsPlan, error) {
 // cgroup namespace if asked. The caller's thread must be locked.
 func joinNamespaces(plan nsPlan) error {
 	joins := plan.join
+	if os.Getenv(joinedEnv) != "" {
+		joins = nil // the parent joined them (userns_join.go)
+	}
 	if _, done := os.LookupEnv(nsenterEnv); done {
 		joins = nil // the constructor joined them
 	}

@@ -55,7 +55,7 @@ func (r *Runtime) startInit(c *container, spec *specs.Spec, opts CreateOpts) (*i
 		return nil, err
 	}
 	defer req.close()
-	if err := cmd.Start(); err != nil {
+	if err := startInJoined(cmd, plan); err != nil {
 		parentEnd.Close()
 		return nil, fmt.Errorf("starting init: %w", err)
 	}

@@ -149,6 +149,17 @@ __attribute__((constructor)) static void strata_nsenter(void) {
 	struct request req;
 	parse(spec, &req);
 	int forks = 0;
+	// First the namespaces the current user namespace may enter (those of
+	// a remapped container that the host owns, its network namespace):
+	// inside the container's user namespace there is no capability over
+	// them. Then the user namespace, then the rest, as runc does.
+	for (int i = 1; i < MAX_NS; i++) {
+		if (req.ns_fd[i] < 0 || setns(req.ns_fd[i], ns_order[i].flag) < 0)
+			continue;
+		close(req.ns_fd[i]);
+		req.ns_fd[i] = -1;
+		forks |= ns_order[i].flag == CLONE_NEWPID;
+	}
 	for (int i = 0; i < MAX_NS; i++) {
 		if (req.ns_fd[i] < 0)
 			continue;
