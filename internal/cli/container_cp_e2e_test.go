@@ -125,8 +125,9 @@ func TestE2ECopySymlinkEscape(t *testing.T) {
 	s.ok(nil, "run", "-d", "--name", "evil", "busybox", "sh", "-c",
 		"echo container-secret > /etc/shadow; ln -s / /evil; ln -s ../../../../../../ /rel; "+
 			"ln -s /etc/shadow /abs; ln -s ../../../../../etc/shadow /tmp/deep; mkdir /tmp/"+marker+"; exec sleep 1000")
+	// The marker directory is made last: once it shows, every link exists.
 	waitFor(t, "the container's links", func() bool {
-		return strings.Contains(s.run(nil, "diff", "evil").stdout, "A /abs")
+		return strings.Contains(s.run(nil, "diff", "evil").stdout, "A /tmp/"+marker)
 	})
 	host := t.TempDir()
 	for i, src := range []string{"evil:/evil/etc/shadow", "evil:/rel/etc/shadow", "evil:/evil/../../etc/shadow"} {
