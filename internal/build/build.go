@@ -84,7 +84,7 @@ type RunSpec struct {
 	Env        []string
 	WorkingDir string
 	User       string
-	Network    string // host or none
+	Network    string // bridge, host or none
 	Mounts     []RunMount
 	Output     io.Writer
 	// Started is called with the container's ID once it exists.
@@ -108,7 +108,7 @@ type Options struct {
 	NoCache    bool
 	Pull       bool
 	Labels     map[string]string
-	Network    string // "host", "none" (default); "bridge" runs as none
+	Network    string // "bridge" (the engine's default), "host" or "none"
 	// Out receives the progress and the output of RUN steps; nil
 	// discards them.
 	Out io.Writer

@@ -57,8 +57,9 @@ func (e *Engine) ImageBuild(ctx context.Context, opts BuildOptions) (BuildResult
 	switch opts.Network {
 	case "", "default", "none", "host", "bridge":
 	default:
-		return BuildResult{}, errdefs.Invalid("network mode %q not supported by build (host, none)", opts.Network)
+		return BuildResult{}, errdefs.Invalid("network mode %q not supported by build (bridge, host, none)", opts.Network)
 	}
+	opts.Network = buildNetworkMode(opts.Network)
 	release, err := e.enterBuild(ctx)
 	if err != nil {
 		return BuildResult{}, err

@@ -170,15 +170,17 @@ func (s *scratch) Run(ctx context.Context, rs build.RunSpec) (int, error) {
 	sp, err := spec.Generate(s.id,
 		spec.WithHostname(s.id[len(scratchPrefix):len(scratchPrefix)+12]),
 		spec.WithImage(img, spec.Process{Entrypoint: rs.Args, EntrypointSet: true, Env: rs.Env, WorkingDir: rs.WorkingDir}),
-		spec.WithNetwork(rs.Network),
+		spec.WithNetwork(buildNetworkMode(rs.Network)),
 		spec.WithUser(user),
 	)
 	if err != nil {
 		return -1, err
 	}
-	if rs.Network == "host" {
-		s.hostNetworkFiles(sp)
+	teardown, err := s.stepNetwork(ctx, buildNetworkMode(rs.Network), sp)
+	if err != nil {
+		return -1, fmt.Errorf("build step network: %w", err)
 	}
+	defer teardown()
 	s.runMounts(sp, rs.Mounts)
 	if err := writeSpec(filepath.Join(s.bundle, "config.json"), sp); err != nil {
 		return -1, err
@@ -358,6 +360,7 @@ func (e *Engine) sweepScratches(ctx context.Context) {
 		if rt != nil {
 			_ = rt.Delete(ctx, rw.ID, true)
 		}
+		_ = e.teardownStepNetwork(ctx, rw.ID)
 		_ = unix.Unmount(filepath.Join(bundle, "rootfs"), unix.MNT_DETACH)
 		if e.layers.RemoveRW(ctx, rw.ID) == nil {
 			os.RemoveAll(bundle)
