@@ -139,11 +139,11 @@ func (c *cli) newBuilderCommand(lookupEnv func(string) (string, bool)) *cobra.Co
 				return nil
 			}
 			return c.withEngine(cmd.Context(), func(e *engine.Engine) error {
-				_, gc, err := e.BuilderPrune(cmd.Context(), true)
+				reclaimed, err := c.pruneBuildCache(cmd, e)
 				if err != nil {
 					return err
 				}
-				fmt.Fprintln(c.Out, "Total reclaimed space:", format.HumanSize(gc.LayerBytes()))
+				fmt.Fprintln(c.Out, "Total reclaimed space:", format.HumanSize(reclaimed))
 				return nil
 			})
 		},

@@ -257,7 +257,8 @@ func readDockerfile(b *buildCtx, opts BuildOptions) ([]byte, error) {
 
 // BuilderPruneReport is what `builder prune` removed.
 type BuilderPruneReport struct {
-	Entries int
+	Deleted    []string // step keys of the entries removed, docker's "build cache objects"
+	MountBytes int64    // of the RUN cache mounts removed
 }
 
 // BuilderPrune drops the build cache (with all) or only its entries whose
@@ -279,18 +280,23 @@ func (e *Engine) BuilderPrune(ctx context.Context, all bool) (BuilderPruneReport
 	if all {
 		keep = nil
 	}
-	n, err := cache.Prune(ctx, keep)
+	gone, err := cache.Prune(ctx, keep)
+	var rep BuilderPruneReport
+	for _, k := range gone {
+		rep.Deleted = append(rep.Deleted, k.Encoded()[:25])
+	}
 	if err != nil {
-		return BuilderPruneReport{Entries: n}, GCReport{}, err
+		return rep, GCReport{}, err
 	}
 	if all {
 		// RUN --mount=type=cache directories go with the cache.
-		if err := os.RemoveAll(filepath.Join(e.cfg.Root, "build", "mounts")); err != nil {
-			return BuilderPruneReport{Entries: n}, GCReport{}, err
+		rep.MountBytes = dirSize(e.buildMountsDir())
+		if err := os.RemoveAll(e.buildMountsDir()); err != nil {
+			return rep, GCReport{}, err
 		}
 	}
 	gc, err := e.gc(ctx)
-	return BuilderPruneReport{Entries: n}, gc, err
+	return rep, gc, err
 }
 
 // buildCacheLayers lists the chain IDs the build cache refers to: GC roots
