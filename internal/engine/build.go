@@ -16,7 +16,6 @@ import (
 	"github.com/strata-containers/strata/internal/archive"
 	"github.com/strata-containers/strata/internal/build"
 	"github.com/strata-containers/strata/internal/errdefs"
-	"github.com/strata-containers/strata/internal/imagetar"
 	"github.com/strata-containers/strata/internal/lockfile"
 	"github.com/strata-containers/strata/internal/reference"
 )
@@ -94,7 +93,7 @@ func (e *Engine) ImageBuild(ctx context.Context, opts BuildOptions) (BuildResult
 // it is only gets the names.
 func (e *Engine) storeBuilt(ctx context.Context, res build.Result, names []reference.Named) (digest.Digest, error) {
 	if res.BaseID == "" {
-		return imagetar.WriteImage(ctx, e.stores(), res.Config, names)
+		return e.storeImage(ctx, res.Config, nil, names)
 	}
 	for _, n := range names {
 		if err := e.images.Tag(ctx, n, res.BaseID); err != nil {

@@ -1,8 +1,6 @@
 package engine
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -20,7 +18,6 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
-	"github.com/strata-containers/strata/internal/archive"
 	"github.com/strata-containers/strata/internal/build"
 	"github.com/strata-containers/strata/internal/errdefs"
 	"github.com/strata-containers/strata/internal/imagetar"
@@ -235,47 +232,18 @@ func orDiscard(w io.Writer) io.Writer {
 }
 
 // Commit unmounts the rootfs and registers its changes as a layer over
-// the parent: the "writable layer → layer" step of a build (commit does
-// the same for containers).
+// the parent, through commit's path (commitLayer); a step that changed
+// nothing adds no layer.
 func (s *scratch) Commit(ctx context.Context, clamp *time.Time) (build.Layer, error) {
 	if err := s.unmount(); err != nil {
 		return build.Layer{}, err
 	}
 	s.dropPlaceholders()
-	upper := s.e.layers.RWDir(s.id)
-	stacked := s.e.layers.Driver() == "overlay"
-	if stacked {
-		if ents, err := os.ReadDir(upper); err == nil && len(ents) == 0 {
-			return build.Layer{Empty: true}, nil
-		}
-	}
-	pr, pw := io.Pipe()
-	go func() {
-		var err error
-		if stacked {
-			err = archive.WriteDiff(ctx, pw, upper)
-		} else {
-			err = s.writeChanges(ctx, pw, upper)
-		}
-		pw.CloseWithError(err)
-	}()
-	br := bufio.NewReaderSize(pr, 64<<10)
-	if head, _ := br.Peek(512); len(head) == 512 && bytes.Count(head, []byte{0}) == 512 {
-		// The tar starts with its end marker: nothing changed (vfs, or an
-		// overlay upper holding only what the runtime put there).
-		pr.CloseWithError(errors.New("empty layer"))
-		return build.Layer{Empty: true}, nil
-	}
-	var r io.Reader = br
-	if clamp != nil {
-		r = clampTimes(br, *clamp)
-	}
-	info, err := imagetar.RegisterLayer(ctx, s.e.stores(), s.parent, r)
-	pr.CloseWithError(errors.New("layer registration ended"))
+	cl, err := s.e.commitLayer(ctx, s.id, s.parent, commitOptions{Clamp: clamp, SkipEmpty: true})
 	if err != nil {
 		return build.Layer{}, fmt.Errorf("committing build step: %w", err)
 	}
-	return build.Layer{Chain: info.ChainID, DiffID: info.DiffID}, nil
+	return build.Layer{Chain: cl.ChainID, DiffID: cl.DiffID, Empty: cl.Empty}, nil
 }
 
 // CommitTar registers the layer tar r over the parent. The rootfs stays
@@ -289,22 +257,6 @@ func (s *scratch) CommitTar(ctx context.Context, r io.Reader, clamp *time.Time) 
 		return build.Layer{}, err
 	}
 	return build.Layer{Chain: info.ChainID, DiffID: info.DiffID}, nil
-}
-
-// writeChanges diffs a vfs layer (a full tree) against its parent's tree.
-func (s *scratch) writeChanges(ctx context.Context, w io.Writer, upper string) error {
-	lower := ""
-	if s.parent != "" {
-		lower = s.e.layers.Dir(s.parent)
-	} else {
-		tmp, err := os.MkdirTemp("", "strata-empty-")
-		if err != nil {
-			return err
-		}
-		defer os.Remove(tmp)
-		lower = tmp
-	}
-	return archive.WriteChanges(ctx, w, lower, upper)
 }
 
 func (s *scratch) unmount() error {

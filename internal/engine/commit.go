@@ -1,9 +1,13 @@
 package engine
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"fmt"
 	"io"
+	"os"
+	"time"
 
 	"github.com/opencontainers/go-digest"
 
@@ -17,6 +21,19 @@ type committedLayer struct {
 	DiffID  digest.Digest // of the layer tar
 	ChainID digest.Digest // on top of the parent chain
 	Size    int64         // bytes of the layer tar
+	Empty   bool          // nothing changed and SkipEmpty: no layer was made
+}
+
+// commitOptions tune commitLayer for its two users, `commit` and the
+// steps of `build`.
+type commitOptions struct {
+	// Clamp, if set, is the latest time the layer's entries may carry
+	// (SOURCE_DATE_EPOCH): later ones are set to it, so that a build's
+	// layers are reproducible.
+	Clamp *time.Time
+	// SkipEmpty makes no layer when nothing changed (a build step), where
+	// `commit` adds an empty one, as docker does.
+	SkipEmpty bool
 }
 
 // commitLayer turns the writable layer rwID into a read-only layer on top
@@ -27,26 +44,42 @@ type committedLayer struct {
 // directory with tar-split metadata; no blob is stored unless the layer store
 // cannot rebuild the tar. The parent's layers are shared, not copied. The
 // caller holds gc.lock shared, and keeps the writable layer from changing
-// (a paused or stopped container) if it wants a consistent snapshot.
-// `commit` uses it, and `build` can (one call per step).
-func (e *Engine) commitLayer(ctx context.Context, rwID string, parentChain digest.Digest) (committedLayer, error) {
-	tr := e.changesTar(ctx, rwID, parentChain)
+// (a paused or stopped container, an ended build step) if it wants a
+// consistent snapshot. It is the one "writable layer → layer" path: `commit`
+// and every RUN step of `build` use it.
+func (e *Engine) commitLayer(ctx context.Context, rwID string, parentChain digest.Digest, o commitOptions) (committedLayer, error) {
+	if o.SkipEmpty && e.layers.Driver() != "vfs" {
+		if ents, err := os.ReadDir(e.layers.RWDir(rwID)); err == nil && len(ents) == 0 {
+			return committedLayer{Empty: true}, nil
+		}
+	}
+	tr := e.changesTar(ctx, rwID, parentChain, o.Clamp)
 	defer tr.Close() // ends the writer if Register stopped early
-	info, err := e.layers.Register(ctx, parentChain, "", tr)
+	var r io.Reader = tr
+	if o.SkipEmpty {
+		br := bufio.NewReaderSize(tr, 64<<10)
+		if head, _ := br.Peek(512); len(head) == 512 && bytes.Count(head, []byte{0}) == 512 {
+			// The tar starts with its end marker: nothing changed (vfs, or
+			// an overlay upper holding only what the runtime put there).
+			return committedLayer{Empty: true}, nil
+		}
+		r = br
+	}
+	info, err := e.layers.Register(ctx, parentChain, "", r)
 	if err != nil {
 		return committedLayer{}, fmt.Errorf("committing writable layer %s: %w", rwID, err)
 	}
 	if !info.TarSplit {
-		if err := e.storeLayerBlob(ctx, rwID, parentChain, info); err != nil {
+		if err := e.storeLayerBlob(ctx, rwID, parentChain, o.Clamp, info); err != nil {
 			return committedLayer{}, err
 		}
 	}
 	return committedLayer{DiffID: info.DiffID, ChainID: info.ChainID, Size: info.TarSize}, nil
 }
 
-// changesTar streams the layer tar of writable layer rwID; closing the
-// reader stops the writer.
-func (e *Engine) changesTar(ctx context.Context, rwID string, parentChain digest.Digest) *io.PipeReader {
+// changesTar streams the layer tar of writable layer rwID, its times
+// clamped to clamp if set; closing the reader stops the writer.
+func (e *Engine) changesTar(ctx context.Context, rwID string, parentChain digest.Digest, clamp *time.Time) io.ReadCloser {
 	pr, pw := io.Pipe()
 	go func() {
 		upper := e.layers.RWDir(rwID)
@@ -60,7 +93,21 @@ func (e *Engine) changesTar(ctx context.Context, rwID string, parentChain digest
 		}
 		pw.CloseWithError(vfsLayerTar(ctx, pw, lower, upper))
 	}()
-	return pr
+	if clamp == nil {
+		return pr
+	}
+	return clampedReader{clampTimes(pr, *clamp), pr}
+}
+
+// clampedReader reads the clamped tar; closed, it stops both writers.
+type clampedReader struct {
+	*io.PipeReader
+	src *io.PipeReader
+}
+
+func (c clampedReader) Close() error {
+	c.src.Close()
+	return c.PipeReader.Close()
 }
 
 // vfsLayerTar writes the changes of a vfs writable layer (a full tree)
@@ -75,13 +122,13 @@ func vfsLayerTar(ctx context.Context, w io.Writer, lower, upper string) error {
 // storeLayerBlob keeps the tar of a layer the layer store cannot rebuild
 // (a tar that writes a path twice; WriteDiff never makes one) as a blob,
 // written again from the writable layer: it must hash to the same diffID.
-func (e *Engine) storeLayerBlob(ctx context.Context, rwID string, parentChain digest.Digest, info layer.Info) error {
+func (e *Engine) storeLayerBlob(ctx context.Context, rwID string, parentChain digest.Digest, clamp *time.Time, info layer.Info) error {
 	w, err := e.content.Writer(ctx, info.DiffID, -1)
 	if err != nil {
 		return err
 	}
 	defer w.Close()
-	tr := e.changesTar(ctx, rwID, parentChain)
+	tr := e.changesTar(ctx, rwID, parentChain, clamp)
 	defer tr.Close()
 	if _, err := io.Copy(w, tr); err != nil {
 		return fmt.Errorf("storing layer %s: %w", info.DiffID, err)
