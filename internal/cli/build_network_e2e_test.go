@@ -28,13 +28,14 @@ func TestE2EBuildRunNetwork(t *testing.T) {
 	t.Cleanup(func() { srv.Close() })
 	port := ln.Addr().(*net.TCPAddr).Port
 	// The gateway is the step's default route: the bridge's address.
-	dockerfile := fmt.Sprintf("FROM busybox\n"+
-		"RUN gw=$(ip route | awk '/^default/ {print $3}') && echo gateway $gw && "+
+	// Two steps: the second joins the build's endpoint the first made.
+	fetch := fmt.Sprintf("RUN gw=$(ip route | awk '/^default/ {print $3}') && echo gateway $gw && "+
 		"printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 3 $gw %d > /answer && grep reached-the-host /answer\n", port)
+	dockerfile := "FROM busybox\n" + fetch + "RUN echo second step\n" + fetch
 	dir := buildContext(t, map[string]string{"Dockerfile": dockerfile})
 
 	out := s.ok(nil, "build", "--no-cache", "-t", "net-default", dir)
-	if hits.Load() != 1 || !strings.Contains(out, "gateway ") {
+	if hits.Load() != 2 || !strings.Contains(out, "gateway ") {
 		t.Fatalf("the default build network did not reach the host (%d requests):\n%s", hits.Load(), out)
 	}
 	if got := s.ok(nil, "run", "--rm", "--network", "none", "net-default", "cat", "/answer"); !strings.Contains(got, "reached-the-host") {
@@ -42,7 +43,7 @@ func TestE2EBuildRunNetwork(t *testing.T) {
 	}
 
 	r := s.run(nil, "build", "--no-cache", "--network", "none", "-t", "net-none", dir)
-	if r.code == 0 || hits.Load() != 1 {
+	if r.code == 0 || hits.Load() != 2 {
 		t.Fatalf("--network none reached the host (exit %d, %d requests):\n%s%s", r.code, hits.Load(), r.stdout, r.stderr)
 	}
 }

@@ -70,7 +70,9 @@ func (e *Engine) ImageBuild(ctx context.Context, opts BuildOptions) (BuildResult
 	}
 	defer bctx.cleanup()
 	defer e.shared()()
-	res, err := build.Build(ctx, &buildBackend{e: e}, build.Options{
+	be := &buildBackend{e: e, net: &buildNet{}}
+	defer be.net.release(context.WithoutCancel(ctx), e)
+	res, err := build.Build(ctx, be, build.Options{
 		Dockerfile: bctx.dockerfile, ContextDir: bctx.dir, BuildArgs: opts.BuildArgs, Target: opts.Target,
 		NoCache: opts.NoCache, Pull: opts.Pull, Labels: opts.Labels, Network: opts.Network, Out: opts.Out,
 		SourceDateEpoch: opts.SourceDateEpoch, CacheDir: e.buildCacheDir(), TempDir: e.buildRunDir(),
@@ -123,8 +125,8 @@ func (e *Engine) buildRunDir() string { return filepath.Join(e.cfg.RunRoot, "bui
 
 // enterBuild holds <runroot>/build/builds.lock shared for a build's
 // duration. Whoever finds it free first sweeps what dead builds left: the
-// temporary directories (only when no build runs) and the step scratches
-// (each by its own lock).
+// temporary directories (only when no build runs), the step scratches and
+// the builds' network endpoints (each by its own lock).
 func (e *Engine) enterBuild(ctx context.Context) (func(), error) {
 	lk, err := lockfile.New(filepath.Join(e.buildRunDir(), "builds.lock"))
 	if err != nil {
@@ -141,6 +143,7 @@ func (e *Engine) enterBuild(ctx context.Context) (func(), error) {
 	}
 	lk.RLock()
 	e.sweepScratches(ctx)
+	e.sweepBuildNets(ctx)
 	return func() { lk.RUnlock(); lk.Close() }, nil
 }
 

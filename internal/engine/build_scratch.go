@@ -33,7 +33,10 @@ import (
 const scratchPrefix = "build-"
 
 // buildBackend is the engine as package build sees it.
-type buildBackend struct{ e *Engine }
+type buildBackend struct {
+	e   *Engine
+	net *buildNet // the build's endpoint on the default bridge
+}
 
 func (b *buildBackend) Image(ctx context.Context, ref string, pull bool) (build.Image, error) {
 	e := b.e
@@ -69,6 +72,7 @@ func (b *buildBackend) LayerExists(ctx context.Context, chain digest.Digest) boo
 // scratch is a build step's writable layer, mounted at <bundle>/rootfs.
 type scratch struct {
 	e       *Engine
+	net     *buildNet
 	id      string
 	parent  digest.Digest
 	bundle  string
@@ -127,7 +131,7 @@ func (b *buildBackend) Scratch(ctx context.Context, parent digest.Digest) (build
 	e := b.e
 	var rnd [16]byte
 	_, _ = rand.Read(rnd[:])
-	s := &scratch{e: e, id: scratchPrefix + hex.EncodeToString(rnd[:]), parent: parent}
+	s := &scratch{e: e, net: b.net, id: scratchPrefix + hex.EncodeToString(rnd[:]), parent: parent}
 	s.bundle = filepath.Join(e.cfg.RunRoot, "build", s.id)
 	lk, err := lockfile.New(s.bundle + ".lock")
 	if err != nil {
@@ -173,11 +177,9 @@ func (s *scratch) Run(ctx context.Context, rs build.RunSpec) (int, error) {
 	if err != nil {
 		return -1, err
 	}
-	teardown, err := s.stepNetwork(ctx, buildNetworkMode(rs.Network), sp)
-	if err != nil {
+	if err := s.stepNetwork(ctx, buildNetworkMode(rs.Network), sp); err != nil {
 		return -1, fmt.Errorf("build step network: %w", err)
 	}
-	defer teardown()
 	s.runMounts(sp, rs.Mounts)
 	if err := writeSpec(filepath.Join(s.bundle, "config.json"), sp); err != nil {
 		return -1, err
@@ -312,7 +314,6 @@ func (e *Engine) sweepScratches(ctx context.Context) {
 		if rt != nil {
 			_ = rt.Delete(ctx, rw.ID, true)
 		}
-		_ = e.teardownStepNetwork(ctx, rw.ID)
 		_ = unix.Unmount(filepath.Join(bundle, "rootfs"), unix.MNT_DETACH)
 		if e.layers.RemoveRW(ctx, rw.ID) == nil {
 			os.RemoveAll(bundle)
