@@ -70,9 +70,10 @@ type Scratch interface {
 	// the parent; Layer.Empty when nothing changed. With clamp set, no
 	// time in the layer is later than it (SOURCE_DATE_EPOCH).
 	Commit(ctx context.Context, clamp *time.Time) (Layer, error)
-	// CommitTar stores the layer tar r as the step's layer instead of
-	// the rootfs' changes (COPY writes its layer directly).
-	CommitTar(ctx context.Context, r io.Reader, clamp *time.Time) (Layer, error)
+	// CommitTar stores the layer tar write writes as the step's layer
+	// instead of the rootfs' changes (COPY writes its layer directly).
+	// write may be called twice, and must then write the same tar.
+	CommitTar(ctx context.Context, write func(io.Writer) error, clamp *time.Time) (Layer, error)
 	// Release unmounts and removes the writable layer; it may be called
 	// after Commit and more than once.
 	Release(ctx context.Context) error

@@ -36,11 +36,13 @@ type layerWriter struct {
 	own     owner
 	now     time.Time
 	emitted map[string]bool
+	buf     []byte // one copy buffer for every file
 }
 
 // writeTar writes the plan as a layer tar over rootfs.
 func (p *copyPlan) writeTar(ctx context.Context, w io.Writer, rootfs string, own owner, now time.Time) error {
-	lw := &layerWriter{tw: tar.NewWriter(w), rootfs: rootfs, own: own, now: now, emitted: map[string]bool{}}
+	lw := &layerWriter{tw: tar.NewWriter(w), rootfs: rootfs, own: own, now: now, emitted: map[string]bool{},
+		buf: make([]byte, 64<<10)}
 	for _, it := range p.items {
 		if err := p.tarItem(ctx, lw, it); err != nil {
 			return err
@@ -183,7 +185,9 @@ func (lw *layerWriter) write(hdr *tar.Header, body io.Reader) error {
 	if body == nil {
 		return nil
 	}
-	n, err := io.Copy(lw.tw, body)
+	// Hiding the file's WriteTo makes io.CopyBuffer use lw.buf instead of
+	// allocating (and zeroing) 32 KiB per file.
+	n, err := io.CopyBuffer(lw.tw, struct{ io.Reader }{body}, lw.buf)
 	if err == nil && n != hdr.Size {
 		err = fmt.Errorf("%s changed while it was copied", hdr.Name)
 	}

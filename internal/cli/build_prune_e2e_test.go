@@ -52,3 +52,26 @@ func TestE2EBuildCacheDFAndSystemPrune(t *testing.T) {
 		t.Fatalf("the cache survived system prune:\n%s", out)
 	}
 }
+
+// TestE2EBuildCopyWritesAPathTwice: two COPY sources holding the same
+// name make a layer tar the layer store cannot rebuild from its files; the
+// tar is then written again and kept as a blob, so the image saves and
+// checks, and the last source wins.
+func TestE2EBuildCopyWritesAPathTwice(t *testing.T) {
+	s := newContainerStore(t)
+	dir := buildContext(t, map[string]string{
+		"Dockerfile": "FROM busybox\nCOPY a/ b/ /dst/\n",
+		"a/same":     "from a\n",
+		"b/same":     "from b\n",
+	})
+	id := builtID(t, s.ok(nil, "build", "-t", "twice", dir))
+	if got := s.ok(nil, "run", "--rm", "--network", "none", "twice", "cat", "/dst/same"); got != "from b\n" {
+		t.Fatalf("/dst/same = %q", got)
+	}
+	if r := s.run(nil, "system", "check"); r.code != 0 {
+		t.Fatalf("system check after the build: %s%s", r.stdout, r.stderr)
+	}
+	if saved := s.ok(nil, "save", "twice"); len(saved) == 0 {
+		t.Fatalf("save of %s wrote nothing", id)
+	}
+}

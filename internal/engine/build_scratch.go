@@ -20,7 +20,6 @@ import (
 
 	"github.com/strata-containers/strata/internal/build"
 	"github.com/strata-containers/strata/internal/errdefs"
-	"github.com/strata-containers/strata/internal/imagetar"
 	"github.com/strata-containers/strata/internal/lockfile"
 	"github.com/strata-containers/strata/internal/mount"
 	"github.com/strata-containers/strata/internal/runtime"
@@ -248,17 +247,24 @@ func (s *scratch) Commit(ctx context.Context, clamp *time.Time) (build.Layer, er
 	return build.Layer{Chain: cl.ChainID, DiffID: cl.DiffID, Empty: cl.Empty}, nil
 }
 
-// CommitTar registers the layer tar r over the parent. The rootfs stays
-// mounted until r is consumed: the writer of r may be reading it.
-func (s *scratch) CommitTar(ctx context.Context, r io.Reader, clamp *time.Time) (build.Layer, error) {
-	if clamp != nil {
-		r = clampTimes(r, *clamp)
+// CommitTar registers the layer tar write makes over the parent, through
+// the path of Commit (registerTar): write is called again only if the
+// layer store cannot rebuild the tar. The rootfs stays mounted: write may
+// be reading it.
+func (s *scratch) CommitTar(ctx context.Context, write func(io.Writer) error, clamp *time.Time) (build.Layer, error) {
+	stream := func() io.ReadCloser {
+		pr, pw := io.Pipe()
+		go func() { pw.CloseWithError(write(pw)) }()
+		if clamp == nil {
+			return pr
+		}
+		return clampedReader{clampTimes(pr, *clamp), pr}
 	}
-	info, err := imagetar.RegisterLayer(ctx, s.e.stores(), s.parent, r)
+	cl, err := s.e.registerTar(ctx, s.parent, stream, false)
 	if err != nil {
 		return build.Layer{}, err
 	}
-	return build.Layer{Chain: info.ChainID, DiffID: info.DiffID}, nil
+	return build.Layer{Chain: cl.ChainID, DiffID: cl.DiffID}, nil
 }
 
 func (s *scratch) unmount() error {

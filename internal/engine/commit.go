@@ -53,10 +53,24 @@ func (e *Engine) commitLayer(ctx context.Context, rwID string, parentChain diges
 			return committedLayer{Empty: true}, nil
 		}
 	}
-	tr := e.changesTar(ctx, rwID, parentChain, o.Clamp)
+	changes := func() io.ReadCloser { return e.changesTar(ctx, rwID, parentChain, o.Clamp) }
+	cl, err := e.registerTar(ctx, parentChain, changes, o.SkipEmpty)
+	if err != nil {
+		return committedLayer{}, fmt.Errorf("committing writable layer %s: %w", rwID, err)
+	}
+	return cl, nil
+}
+
+// registerTar registers the layer tar tarStream makes over parentChain;
+// when the layer store cannot rebuild that tar from what it keeps (a tar
+// that writes a path twice), tarStream is read again to store it as a blob,
+// and must give the same bytes. So no tar is written twice in the common
+// case: not even to a temporary blob. Closing a stream stops its writer.
+func (e *Engine) registerTar(ctx context.Context, parentChain digest.Digest, tarStream func() io.ReadCloser, skipEmpty bool) (committedLayer, error) {
+	tr := tarStream()
 	defer tr.Close() // ends the writer if Register stopped early
 	var r io.Reader = tr
-	if o.SkipEmpty {
+	if skipEmpty {
 		br := bufio.NewReaderSize(tr, 64<<10)
 		if head, _ := br.Peek(512); len(head) == 512 && bytes.Count(head, []byte{0}) == 512 {
 			// The tar starts with its end marker: nothing changed (vfs, or
@@ -67,10 +81,10 @@ func (e *Engine) commitLayer(ctx context.Context, rwID string, parentChain diges
 	}
 	info, err := e.layers.Register(ctx, parentChain, "", r)
 	if err != nil {
-		return committedLayer{}, fmt.Errorf("committing writable layer %s: %w", rwID, err)
+		return committedLayer{}, err
 	}
 	if !info.TarSplit {
-		if err := e.storeLayerBlob(ctx, rwID, parentChain, o.Clamp, info); err != nil {
+		if err := e.storeLayerBlob(ctx, tarStream, info); err != nil {
 			return committedLayer{}, err
 		}
 	}
@@ -120,21 +134,20 @@ func vfsLayerTar(ctx context.Context, w io.Writer, lower, upper string) error {
 }
 
 // storeLayerBlob keeps the tar of a layer the layer store cannot rebuild
-// (a tar that writes a path twice; WriteDiff never makes one) as a blob,
-// written again from the writable layer: it must hash to the same diffID.
-func (e *Engine) storeLayerBlob(ctx context.Context, rwID string, parentChain digest.Digest, clamp *time.Time, info layer.Info) error {
+// as a blob, written again by tarStream: it must hash to the same diffID.
+func (e *Engine) storeLayerBlob(ctx context.Context, tarStream func() io.ReadCloser, info layer.Info) error {
 	w, err := e.content.Writer(ctx, info.DiffID, -1)
 	if err != nil {
 		return err
 	}
 	defer w.Close()
-	tr := e.changesTar(ctx, rwID, parentChain, clamp)
+	tr := tarStream()
 	defer tr.Close()
 	if _, err := io.Copy(w, tr); err != nil {
 		return fmt.Errorf("storing layer %s: %w", info.DiffID, err)
 	}
 	if _, err := w.Commit(ctx); err != nil {
-		return errdefs.Conflict("storing layer %s: the writable layer %s changed while it was committed: %w", info.DiffID, rwID, err)
+		return errdefs.Conflict("storing layer %s: its source changed while it was committed: %w", info.DiffID, err)
 	}
 	return nil
 }
