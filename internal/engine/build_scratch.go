@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -254,7 +255,7 @@ func (s *scratch) Commit(ctx context.Context, clamp *time.Time) (build.Layer, er
 func (s *scratch) CommitTar(ctx context.Context, write func(io.Writer) error, clamp *time.Time) (build.Layer, error) {
 	stream := func() io.ReadCloser {
 		pr, pw := io.Pipe()
-		go func() { pw.CloseWithError(write(pw)) }()
+		go func() { pw.CloseWithError(writeBuffered(pw, write)) }()
 		if clamp == nil {
 			return pr
 		}
@@ -265,6 +266,17 @@ func (s *scratch) CommitTar(ctx context.Context, write func(io.Writer) error, cl
 		return build.Layer{}, err
 	}
 	return build.Layer{Chain: cl.ChainID, DiffID: cl.DiffID}, nil
+}
+
+// writeBuffered runs write through a large buffer: an io.Pipe hands each
+// Write to the reader in lockstep, and a tar of small files is three
+// writes a file (header, content, padding), each a goroutine switch.
+func writeBuffered(w io.Writer, write func(io.Writer) error) error {
+	bw := bufio.NewWriterSize(w, 256<<10)
+	if err := write(bw); err != nil {
+		return err
+	}
+	return bw.Flush()
 }
 
 func (s *scratch) unmount() error {
