@@ -25,7 +25,8 @@
 //
 // and beside it <root>/build/filehash, a memo of context files' content
 // hashes keyed by device, inode, size, mtime and ctime (see hashMemo), so a
-// rebuild stats the context instead of reading it. Both are
+// rebuild stats the context instead of reading it (a COPY walks its sources
+// once: the layer tar is written from the entries its hash saw). Both are
 // written by temp file + rename, so a crash leaves an entry whole or absent;
 // an entry is written only after its layer is committed, so it never names
 // a layer that was not there (a layer without entry is garbage for GC).
