@@ -4,9 +4,14 @@
 # changing one copied file. Medians of RUNS (default 5) in milliseconds.
 # The same with `podman build` and `buildah bud` (runc, overlay, their own
 # temporary stores) when they are installed (Debian: podman buildah runc).
+# RUN steps use strata's default network, the bridge (NETWORK=none|host to
+# change it; a throwaway store makes and removes its bridge every build).
+# BASELINE=/path/to/other/strata interleaves its cold builds with this
+# build's (on a busy machine only interleaved runs compare).
 source "$(dirname "$0")/lib.sh"
 runs=${RUNS:-5}
 s=("$strata" --root "$work/root" --runroot "$work/run")
+net=(${NETWORK:+--network "$NETWORK"})
 go run ./hack/mkbusybox | "${s[@]}" import --change 'CMD ["sh"]' - busybox:latest >/dev/null
 ctx="$work/ctx"
 mkdir -p "$ctx/tree"
@@ -52,8 +57,20 @@ done
 echo "strata build, FROM busybox + 5 RUN: cold $(median "${runcold[@]}") ms, cached $(median "${runcached[@]}") ms (medians of $runs)"
 # Cold: the cache and the layers it kept are gone (pruned before timing).
 prune() { "${s[@]}" builder prune -f >/dev/null; }
-prep=prune measure "strata build" "${s[@]}" build -t bench "$ctx" -- "${s[@]}" build -t bench "$ctx"
-measure "strata build --no-cache" "${s[@]}" build --no-cache -t bench "$ctx" -- "${s[@]}" build -t bench "$ctx"
+prep=prune measure "strata build" "${s[@]}" build "${net[@]}" -t bench "$ctx" -- "${s[@]}" build "${net[@]}" -t bench "$ctx"
+measure "strata build --no-cache" "${s[@]}" build "${net[@]}" --no-cache -t bench "$ctx" -- "${s[@]}" build "${net[@]}" -t bench "$ctx"
+if [[ -n ${BASELINE:-} ]]; then
+	b=("$BASELINE" --root "$work/base-root" --runroot "$work/base-run")
+	go run ./hack/mkbusybox | "${b[@]}" import --change 'CMD ["sh"]' - busybox:latest >/dev/null
+	this=() base=()
+	for i in $(seq "$runs"); do
+		"${s[@]}" builder prune -f >/dev/null
+		this+=("$(ms "${s[@]}" build "${net[@]}" -t bench "$ctx")")
+		"${b[@]}" builder prune -f >/dev/null
+		base+=("$(ms "${b[@]}" build "${net[@]}" -t bench "$ctx")")
+	done
+	echo "cold, interleaved: this build $(median "${this[@]}") ms, $BASELINE $(median "${base[@]}") ms (medians of $runs; load $(cut -d' ' -f1-3 /proc/loadavg))"
+fi
 if command -v podman >/dev/null && command -v runc >/dev/null; then
 	p=(podman --root "$work/podman" --runroot "$work/podman-run" --storage-driver overlay --runtime runc)
 	go run ./hack/mkbusybox >"$work/busybox.tar"

@@ -25,7 +25,8 @@
 //
 // and beside it <root>/build/filehash, a memo of context files' content
 // hashes keyed by device, inode, size, mtime and ctime (see hashMemo), so a
-// rebuild stats the context instead of reading it. Both are
+// rebuild stats the context instead of reading it (a COPY walks its sources
+// once: the layer tar is written from the entries its hash saw). Both are
 // written by temp file + rename, so a crash leaves an entry whole or absent;
 // an entry is written only after its layer is committed, so it never names
 // a layer that was not there (a layer without entry is garbage for GC).
@@ -70,9 +71,10 @@ type Scratch interface {
 	// the parent; Layer.Empty when nothing changed. With clamp set, no
 	// time in the layer is later than it (SOURCE_DATE_EPOCH).
 	Commit(ctx context.Context, clamp *time.Time) (Layer, error)
-	// CommitTar stores the layer tar r as the step's layer instead of
-	// the rootfs' changes (COPY writes its layer directly).
-	CommitTar(ctx context.Context, r io.Reader, clamp *time.Time) (Layer, error)
+	// CommitTar stores the layer tar write writes as the step's layer
+	// instead of the rootfs' changes (COPY writes its layer directly).
+	// write may be called twice, and must then write the same tar.
+	CommitTar(ctx context.Context, write func(io.Writer) error, clamp *time.Time) (Layer, error)
 	// Release unmounts and removes the writable layer; it may be called
 	// after Commit and more than once.
 	Release(ctx context.Context) error
@@ -84,7 +86,7 @@ type RunSpec struct {
 	Env        []string
 	WorkingDir string
 	User       string
-	Network    string // host or none
+	Network    string // bridge, host or none
 	Mounts     []RunMount
 	Output     io.Writer
 	// Started is called with the container's ID once it exists.
@@ -108,7 +110,7 @@ type Options struct {
 	NoCache    bool
 	Pull       bool
 	Labels     map[string]string
-	Network    string // "host", "none" (default); "bridge" runs as none
+	Network    string // "bridge" (the engine's default), "host" or "none"
 	// Out receives the progress and the output of RUN steps; nil
 	// discards them.
 	Out io.Writer

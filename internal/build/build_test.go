@@ -175,9 +175,9 @@ func TestCacheRoundTripAndPrune(t *testing.T) {
 	if e, ok := c.Get(k1); !ok || string(e.Config) != `{"a":1}` {
 		t.Fatalf("Get = %+v, %v", e, ok)
 	}
-	n, err := c.Prune(context.Background(), func(e Entry) bool { return e.Chain == "" })
-	if err != nil || n != 1 {
-		t.Fatalf("Prune = %d, %v; want 1", n, err)
+	gone, err := c.Prune(context.Background(), func(e Entry) bool { return e.Chain == "" })
+	if err != nil || len(gone) != 1 || gone[0] != k1 {
+		t.Fatalf("Prune = %v, %v; want [%s]", gone, err, k1)
 	}
 	if _, ok := c.Get(k1); ok {
 		t.Error("pruned entry still there")

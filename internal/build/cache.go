@@ -84,16 +84,16 @@ func (c *Cache) Entries(ctx context.Context) (map[digest.Digest]Entry, error) {
 }
 
 // Prune removes the entries keep does not keep (all, with keep nil) and
-// stray temp files, and returns how many entries went.
-func (c *Cache) Prune(ctx context.Context, keep func(Entry) bool) (int, error) {
+// stray temp files, and returns the keys of the entries that went.
+func (c *Cache) Prune(ctx context.Context, keep func(Entry) bool) ([]digest.Digest, error) {
 	ents, err := os.ReadDir(c.dir)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return 0, err
+		return nil, err
 	}
-	n := 0
+	var gone []digest.Digest
 	for _, de := range ents {
 		if err := ctx.Err(); err != nil {
-			return n, err
+			return gone, err
 		}
 		name, isEntry := strings.CutSuffix(de.Name(), ".json")
 		if isEntry && !atomicfile.IsTemp(de.Name()) && keep != nil {
@@ -102,11 +102,11 @@ func (c *Cache) Prune(ctx context.Context, keep func(Entry) bool) (int, error) {
 			}
 		}
 		if err := os.Remove(filepath.Join(c.dir, de.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return n, err
+			return gone, err
 		}
-		if isEntry {
-			n++
+		if isEntry && !atomicfile.IsTemp(de.Name()) {
+			gone = append(gone, digest.NewDigestFromEncoded(digest.SHA256, name))
 		}
 	}
-	return n, nil
+	return gone, nil
 }

@@ -76,12 +76,10 @@ func (b *builder) dispatchCopy(ctx context.Context, st *state, cs copySpec) erro
 		return err
 	}
 	own := owner{uid: uid, gid: gid, chown: cs.chown != "", mode: mode}
-	pr, pw := io.Pipe()
-	go func() {
-		pw.CloseWithError(plan.writeTar(ctx, pw, scratch.Rootfs(), own, b.now()))
-	}()
-	l, err := scratch.CommitTar(ctx, pr, b.opts.SourceDateEpoch)
-	pr.CloseWithError(io.ErrClosedPipe) // stops the writer if the store gave up early
+	now := b.now() // the same in both writes, if there are two
+	l, err := scratch.CommitTar(ctx, func(w io.Writer) error {
+		return plan.writeTar(ctx, w, scratch.Rootfs(), own, now)
+	}, b.opts.SourceDateEpoch)
 	if err != nil {
 		return fmt.Errorf("%s failed: %w", cs.name, err)
 	}

@@ -29,6 +29,16 @@ type copyItem struct {
 	isDir   bool    // copy the directory's contents
 	extract bool    // ADD of a local tar: unpack it
 	fromURL bool    // ADD of a URL: downloaded into the plan's temp dir
+	// walked is what the hash's walk found (in walk order), so that the
+	// layer is written from the very entries the cache key names, without
+	// a second walk of a big tree.
+	walked []walkedEntry
+}
+
+// walkedEntry is one entry of a directory source.
+type walkedEntry struct {
+	rel, host string
+	fi        fs.FileInfo
 }
 
 // copyPlan is a COPY's sources, resolved and hashed, and its destination.
@@ -259,15 +269,19 @@ func scopedPath(root, rel string, strict bool) (string, error) {
 // owner, size, link target and content; never its times.
 func (p *copyPlan) contentHash(ctx context.Context) (digest.Digest, error) {
 	h := sha256.New()
-	for _, it := range p.items {
+	for i := range p.items {
+		it := &p.items[i]
 		fmt.Fprintf(h, "item %q %v %v\n", it.base, it.isDir, it.extract)
 		if it.data != nil {
 			fmt.Fprintf(h, "data %q\n", *it.data)
 			continue
 		}
-		err := p.walk(ctx, it, func(rel, host string, fi fs.FileInfo) error {
+		var walked []walkedEntry
+		err := p.walk(ctx, *it, func(rel, host string, fi fs.FileInfo) error {
+			walked = append(walked, walkedEntry{rel: rel, host: host, fi: fi})
 			return hashEntry(h, p.memo, rel, host, fi)
 		})
+		it.walked = walked
 		if err != nil {
 			return "", err
 		}
@@ -303,6 +317,17 @@ func hashEntry(h io.Writer, memo *hashMemo, rel, host string, fi fs.FileInfo) er
 // name order; rel is relative to the item ("" for the item itself).
 // Paths the .dockerignore excludes are skipped.
 func (p *copyPlan) walk(ctx context.Context, it copyItem, fn func(rel, host string, fi fs.FileInfo) error) error {
+	if it.walked != nil {
+		for _, w := range it.walked {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if err := fn(w.rel, w.host, w.fi); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	if !it.isDir {
 		fi, err := os.Stat(it.src)
 		if err != nil {

@@ -67,7 +67,7 @@ func (c *cli) newBuildCommand(verb string, lookupEnv func(string) (string, bool)
 	fl.StringVarP(&f.file, "file", "f", "", `Name of the Dockerfile (Default is "PATH/Dockerfile")`)
 	fl.StringVar(&f.target, "target", "", "Set the target build stage to build")
 	fl.StringVar(&f.iidfile, "iidfile", "", "Write the image ID to the file")
-	fl.StringVar(&f.network, "network", "", `Set the networking mode for the RUN instructions during build ("host", "none")`)
+	fl.StringVar(&f.network, "network", "", `Set the networking mode for the RUN instructions during build ("bridge", "host", "none")`)
 	fl.StringVar(&f.platform, "platform", "", "Set platform if server is multi-platform capable")
 	fl.BoolVar(&f.noCache, "no-cache", false, "Do not use cache when building the image")
 	fl.BoolVar(&f.pull, "pull", false, "Always attempt to pull a newer version of the image")
@@ -139,11 +139,11 @@ func (c *cli) newBuilderCommand(lookupEnv func(string) (string, bool)) *cobra.Co
 				return nil
 			}
 			return c.withEngine(cmd.Context(), func(e *engine.Engine) error {
-				_, gc, err := e.BuilderPrune(cmd.Context(), true)
+				reclaimed, err := c.pruneBuildCache(cmd, e)
 				if err != nil {
 					return err
 				}
-				fmt.Fprintln(c.Out, "Total reclaimed space:", format.HumanSize(gc.LayerBytes()))
+				fmt.Fprintln(c.Out, "Total reclaimed space:", format.HumanSize(reclaimed))
 				return nil
 			})
 		},

@@ -12,7 +12,7 @@ import (
 // step's container runs; the next build sweeps the step away: its
 // container (and cgroup), mount, writable layer and bundle.
 func TestE2EBuildKilledDuringRun(t *testing.T) {
-	s := newContainerStore(t)
+	s := newNetworkStore(t) // the step was on the bridge: nothing of it may stay
 	ctx := buildContext(t, map[string]string{
 		"Dockerfile": "FROM busybox\nRUN echo started; exec sleep 7777\n",
 	})

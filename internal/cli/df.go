@@ -74,7 +74,8 @@ func writeDiskUsage(w io.Writer, du engine.DiskUsage, tmpl string, verbose bool)
 		&dfRow{kind: "Images", total: len(du.Images), active: active, size: du.LayersSize, reclaim: du.ImagesReclaimable, percent: true},
 		containersDFRow(du.Containers),
 		volumesDFRow(du.Volumes),
-		&dfRow{kind: "Build Cache"},
+		// Between builds no cache entry is in use: all of it is reclaimable.
+		&dfRow{kind: "Build Cache", total: du.BuildCache.Entries, size: du.BuildCache.Size, reclaim: du.BuildCache.Size},
 	}
 	return format.Write(w, f, dfHeader, rows)
 }
@@ -114,7 +115,7 @@ func writeDiskUsageVerbose(w io.Writer, du engine.DiskUsage, tmpl string) error 
 		{"Images space usage:\n\n", dfImageTableFormat, imageHeader, dfImageRows(du, true)},
 		{"\nContainers space usage:\n\n", dfContainerTableFormat, dfContainerHeader, dfContainerRows(du.Containers, true)},
 		{"\nLocal Volumes space usage:\n\n", dfVolumeTableFormat, dfVolumeHeader, dfVolumeRows(du.Volumes)},
-		{"\nBuild cache usage: 0B\n\n", dfBuildCacheTableFormat, dfBuildCacheHeader, nil},
+		{"\nBuild cache usage: " + format.HumanSize(du.BuildCache.Size) + "\n\n", dfBuildCacheTableFormat, dfBuildCacheHeader, nil},
 	}
 	for _, s := range sections {
 		if _, err := io.WriteString(w, s.title); err != nil {

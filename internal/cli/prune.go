@@ -39,7 +39,12 @@ func (c *cli) newImagePruneCommand() *cobra.Command {
 				return nil
 			}
 			return c.withEngine(cmd.Context(), func(e *engine.Engine) error {
-				return c.pruneImages(cmd, e, opts)
+				reclaimed, err := c.pruneImages(cmd, e, opts)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintln(c.Out, "Total reclaimed space:", format.HumanSize(reclaimed))
+				return nil
 			})
 		},
 	}
@@ -50,11 +55,12 @@ func (c *cli) newImagePruneCommand() *cobra.Command {
 	return cmd
 }
 
-// pruneImages prunes and prints docker's report.
-func (c *cli) pruneImages(cmd *cobra.Command, e *engine.Engine, opts pruneOptions) error {
+// pruneImages prunes, prints docker's list of what went and returns the
+// bytes reclaimed.
+func (c *cli) pruneImages(cmd *cobra.Command, e *engine.Engine, opts pruneOptions) (int64, error) {
 	rep, err := e.ImagePrune(cmd.Context(), engine.PruneOptions{All: opts.all, Filters: opts.filter.f})
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if len(rep.ImagesDeleted) > 0 {
 		var b strings.Builder
@@ -68,8 +74,7 @@ func (c *cli) pruneImages(cmd *cobra.Command, e *engine.Engine, opts pruneOption
 		}
 		fmt.Fprintln(c.Out, b.String())
 	}
-	fmt.Fprintln(c.Out, "Total reclaimed space:", format.HumanSize(rep.SpaceReclaimed))
-	return nil
+	return rep.SpaceReclaimed, nil
 }
 
 // confirm asks on stdout and reads the answer from stdin; only "y" or
@@ -84,8 +89,9 @@ func (c *cli) confirm(message string) bool {
 	return answer == "y" || answer == "yes"
 }
 
-// newSystemPruneCommand is `system prune`: images only, until strata has
-// containers, networks and a build cache to prune as well.
+// newSystemPruneCommand is `system prune`: images and the build cache
+// (every entry: between builds none is in use), until strata has
+// containers and networks to prune as well.
 func (c *cli) newSystemPruneCommand() *cobra.Command {
 	opts := pruneOptions{filter: newFilterFlag()}
 	cmd := &cobra.Command{
@@ -93,16 +99,25 @@ func (c *cli) newSystemPruneCommand() *cobra.Command {
 		Short: "Remove unused data",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			what := "all dangling images"
+			what := "all dangling images\n  - unused build cache"
 			if opts.all {
-				what = "all images without at least one container associated to them"
+				what = "all images without at least one container associated to them\n  - all build cache"
 			}
 			warning := "WARNING! This will remove:\n  - " + what + "\n\nAre you sure you want to continue?"
 			if !opts.force && !c.confirm(warning) {
 				return nil
 			}
 			return c.withEngine(cmd.Context(), func(e *engine.Engine) error {
-				return c.pruneImages(cmd, e, opts)
+				reclaimed, err := c.pruneImages(cmd, e, opts)
+				if err != nil {
+					return err
+				}
+				cache, err := c.pruneBuildCache(cmd, e)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintln(c.Out, "Total reclaimed space:", format.HumanSize(reclaimed+cache))
+				return nil
 			})
 		},
 	}
@@ -111,4 +126,18 @@ func (c *cli) newSystemPruneCommand() *cobra.Command {
 	fl.Var(opts.filter, "filter", `Provide filter values (e.g. "label=<key>=<value>")`)
 	fl.BoolVarP(&opts.force, "force", "f", false, "Do not prompt for confirmation")
 	return cmd
+}
+
+// pruneBuildCache drops the build cache, prints docker's list of what
+// went (the cache's step keys) and returns the bytes reclaimed: the layers
+// only the cache held, and the RUN cache mounts.
+func (c *cli) pruneBuildCache(cmd *cobra.Command, e *engine.Engine) (int64, error) {
+	rep, gc, err := e.BuilderPrune(cmd.Context(), true)
+	if err != nil {
+		return 0, err
+	}
+	if len(rep.Deleted) > 0 {
+		fmt.Fprintln(c.Out, "Deleted build cache objects:\n"+strings.Join(rep.Deleted, "\n")+"\n")
+	}
+	return gc.LayerBytes() + rep.MountBytes, nil
 }

@@ -16,7 +16,6 @@ import (
 	"github.com/strata-containers/strata/internal/archive"
 	"github.com/strata-containers/strata/internal/build"
 	"github.com/strata-containers/strata/internal/errdefs"
-	"github.com/strata-containers/strata/internal/imagetar"
 	"github.com/strata-containers/strata/internal/lockfile"
 	"github.com/strata-containers/strata/internal/reference"
 )
@@ -57,8 +56,9 @@ func (e *Engine) ImageBuild(ctx context.Context, opts BuildOptions) (BuildResult
 	switch opts.Network {
 	case "", "default", "none", "host", "bridge":
 	default:
-		return BuildResult{}, errdefs.Invalid("network mode %q not supported by build (host, none)", opts.Network)
+		return BuildResult{}, errdefs.Invalid("network mode %q not supported by build (bridge, host, none)", opts.Network)
 	}
+	opts.Network = buildNetworkMode(opts.Network)
 	release, err := e.enterBuild(ctx)
 	if err != nil {
 		return BuildResult{}, err
@@ -70,7 +70,9 @@ func (e *Engine) ImageBuild(ctx context.Context, opts BuildOptions) (BuildResult
 	}
 	defer bctx.cleanup()
 	defer e.shared()()
-	res, err := build.Build(ctx, &buildBackend{e: e}, build.Options{
+	be := &buildBackend{e: e, net: &buildNet{}}
+	defer be.net.release(context.WithoutCancel(ctx), e)
+	res, err := build.Build(ctx, be, build.Options{
 		Dockerfile: bctx.dockerfile, ContextDir: bctx.dir, BuildArgs: opts.BuildArgs, Target: opts.Target,
 		NoCache: opts.NoCache, Pull: opts.Pull, Labels: opts.Labels, Network: opts.Network, Out: opts.Out,
 		SourceDateEpoch: opts.SourceDateEpoch, CacheDir: e.buildCacheDir(), TempDir: e.buildRunDir(),
@@ -93,7 +95,7 @@ func (e *Engine) ImageBuild(ctx context.Context, opts BuildOptions) (BuildResult
 // it is only gets the names.
 func (e *Engine) storeBuilt(ctx context.Context, res build.Result, names []reference.Named) (digest.Digest, error) {
 	if res.BaseID == "" {
-		return imagetar.WriteImage(ctx, e.stores(), res.Config, names)
+		return e.storeImage(ctx, res.Config, nil, names)
 	}
 	for _, n := range names {
 		if err := e.images.Tag(ctx, n, res.BaseID); err != nil {
@@ -123,8 +125,8 @@ func (e *Engine) buildRunDir() string { return filepath.Join(e.cfg.RunRoot, "bui
 
 // enterBuild holds <runroot>/build/builds.lock shared for a build's
 // duration. Whoever finds it free first sweeps what dead builds left: the
-// temporary directories (only when no build runs) and the step scratches
-// (each by its own lock).
+// temporary directories (only when no build runs), the step scratches and
+// the builds' network endpoints (each by its own lock).
 func (e *Engine) enterBuild(ctx context.Context) (func(), error) {
 	lk, err := lockfile.New(filepath.Join(e.buildRunDir(), "builds.lock"))
 	if err != nil {
@@ -141,6 +143,7 @@ func (e *Engine) enterBuild(ctx context.Context) (func(), error) {
 	}
 	lk.RLock()
 	e.sweepScratches(ctx)
+	e.sweepBuildNets(ctx)
 	return func() { lk.RUnlock(); lk.Close() }, nil
 }
 
@@ -256,7 +259,8 @@ func readDockerfile(b *buildCtx, opts BuildOptions) ([]byte, error) {
 
 // BuilderPruneReport is what `builder prune` removed.
 type BuilderPruneReport struct {
-	Entries int
+	Deleted    []string // step keys of the entries removed, docker's "build cache objects"
+	MountBytes int64    // of the RUN cache mounts removed
 }
 
 // BuilderPrune drops the build cache (with all) or only its entries whose
@@ -278,18 +282,23 @@ func (e *Engine) BuilderPrune(ctx context.Context, all bool) (BuilderPruneReport
 	if all {
 		keep = nil
 	}
-	n, err := cache.Prune(ctx, keep)
+	gone, err := cache.Prune(ctx, keep)
+	var rep BuilderPruneReport
+	for _, k := range gone {
+		rep.Deleted = append(rep.Deleted, k.Encoded()[:25])
+	}
 	if err != nil {
-		return BuilderPruneReport{Entries: n}, GCReport{}, err
+		return rep, GCReport{}, err
 	}
 	if all {
 		// RUN --mount=type=cache directories go with the cache.
-		if err := os.RemoveAll(filepath.Join(e.cfg.Root, "build", "mounts")); err != nil {
-			return BuilderPruneReport{Entries: n}, GCReport{}, err
+		rep.MountBytes = dirSize(e.buildMountsDir())
+		if err := os.RemoveAll(e.buildMountsDir()); err != nil {
+			return rep, GCReport{}, err
 		}
 	}
 	gc, err := e.gc(ctx)
-	return BuilderPruneReport{Entries: n}, gc, err
+	return rep, gc, err
 }
 
 // buildCacheLayers lists the chain IDs the build cache refers to: GC roots

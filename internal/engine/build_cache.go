@@ -31,7 +31,7 @@ func (e *Engine) keepBuildCache(ctx context.Context, keep *reachable) error {
 // clampTimes rewrites a layer tar so that no time in it is later than t,
 // as BuildKit does for SOURCE_DATE_EPOCH: files a step wrote then carry
 // the same times in every build.
-func clampTimes(r io.Reader, t time.Time) io.Reader {
+func clampTimes(r io.Reader, t time.Time) *io.PipeReader {
 	pr, pw := io.Pipe()
 	go func() {
 		pw.CloseWithError(rewriteTar(r, pw, t))

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -20,10 +19,8 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
-	"github.com/strata-containers/strata/internal/archive"
 	"github.com/strata-containers/strata/internal/build"
 	"github.com/strata-containers/strata/internal/errdefs"
-	"github.com/strata-containers/strata/internal/imagetar"
 	"github.com/strata-containers/strata/internal/lockfile"
 	"github.com/strata-containers/strata/internal/mount"
 	"github.com/strata-containers/strata/internal/runtime"
@@ -36,7 +33,10 @@ import (
 const scratchPrefix = "build-"
 
 // buildBackend is the engine as package build sees it.
-type buildBackend struct{ e *Engine }
+type buildBackend struct {
+	e   *Engine
+	net *buildNet // the build's endpoint on the default bridge
+}
 
 func (b *buildBackend) Image(ctx context.Context, ref string, pull bool) (build.Image, error) {
 	e := b.e
@@ -72,6 +72,7 @@ func (b *buildBackend) LayerExists(ctx context.Context, chain digest.Digest) boo
 // scratch is a build step's writable layer, mounted at <bundle>/rootfs.
 type scratch struct {
 	e       *Engine
+	net     *buildNet
 	id      string
 	parent  digest.Digest
 	bundle  string
@@ -130,7 +131,7 @@ func (b *buildBackend) Scratch(ctx context.Context, parent digest.Digest) (build
 	e := b.e
 	var rnd [16]byte
 	_, _ = rand.Read(rnd[:])
-	s := &scratch{e: e, id: scratchPrefix + hex.EncodeToString(rnd[:]), parent: parent}
+	s := &scratch{e: e, net: b.net, id: scratchPrefix + hex.EncodeToString(rnd[:]), parent: parent}
 	s.bundle = filepath.Join(e.cfg.RunRoot, "build", s.id)
 	lk, err := lockfile.New(s.bundle + ".lock")
 	if err != nil {
@@ -170,14 +171,14 @@ func (s *scratch) Run(ctx context.Context, rs build.RunSpec) (int, error) {
 	sp, err := spec.Generate(s.id,
 		spec.WithHostname(s.id[len(scratchPrefix):len(scratchPrefix)+12]),
 		spec.WithImage(img, spec.Process{Entrypoint: rs.Args, EntrypointSet: true, Env: rs.Env, WorkingDir: rs.WorkingDir}),
-		spec.WithNetwork(rs.Network),
+		spec.WithNetwork(buildNetworkMode(rs.Network)),
 		spec.WithUser(user),
 	)
 	if err != nil {
 		return -1, err
 	}
-	if rs.Network == "host" {
-		s.hostNetworkFiles(sp)
+	if err := s.stepNetwork(ctx, buildNetworkMode(rs.Network), sp); err != nil {
+		return -1, fmt.Errorf("build step network: %w", err)
 	}
 	s.runMounts(sp, rs.Mounts)
 	if err := writeSpec(filepath.Join(s.bundle, "config.json"), sp); err != nil {
@@ -233,76 +234,49 @@ func orDiscard(w io.Writer) io.Writer {
 }
 
 // Commit unmounts the rootfs and registers its changes as a layer over
-// the parent: the "writable layer → layer" step of a build (commit does
-// the same for containers).
+// the parent, through commit's path (commitLayer); a step that changed
+// nothing adds no layer.
 func (s *scratch) Commit(ctx context.Context, clamp *time.Time) (build.Layer, error) {
 	if err := s.unmount(); err != nil {
 		return build.Layer{}, err
 	}
 	s.dropPlaceholders()
-	upper := s.e.layers.RWDir(s.id)
-	stacked := s.e.layers.Driver() == "overlay"
-	if stacked {
-		if ents, err := os.ReadDir(upper); err == nil && len(ents) == 0 {
-			return build.Layer{Empty: true}, nil
-		}
-	}
-	pr, pw := io.Pipe()
-	go func() {
-		var err error
-		if stacked {
-			err = archive.WriteDiff(ctx, pw, upper)
-		} else {
-			err = s.writeChanges(ctx, pw, upper)
-		}
-		pw.CloseWithError(err)
-	}()
-	br := bufio.NewReaderSize(pr, 64<<10)
-	if head, _ := br.Peek(512); len(head) == 512 && bytes.Count(head, []byte{0}) == 512 {
-		// The tar starts with its end marker: nothing changed (vfs, or an
-		// overlay upper holding only what the runtime put there).
-		pr.CloseWithError(errors.New("empty layer"))
-		return build.Layer{Empty: true}, nil
-	}
-	var r io.Reader = br
-	if clamp != nil {
-		r = clampTimes(br, *clamp)
-	}
-	info, err := imagetar.RegisterLayer(ctx, s.e.stores(), s.parent, r)
-	pr.CloseWithError(errors.New("layer registration ended"))
+	cl, err := s.e.commitLayer(ctx, s.id, s.parent, commitOptions{Clamp: clamp, SkipEmpty: true})
 	if err != nil {
 		return build.Layer{}, fmt.Errorf("committing build step: %w", err)
 	}
-	return build.Layer{Chain: info.ChainID, DiffID: info.DiffID}, nil
+	return build.Layer{Chain: cl.ChainID, DiffID: cl.DiffID, Empty: cl.Empty}, nil
 }
 
-// CommitTar registers the layer tar r over the parent. The rootfs stays
-// mounted until r is consumed: the writer of r may be reading it.
-func (s *scratch) CommitTar(ctx context.Context, r io.Reader, clamp *time.Time) (build.Layer, error) {
-	if clamp != nil {
-		r = clampTimes(r, *clamp)
+// CommitTar registers the layer tar write makes over the parent, through
+// the path of Commit (registerTar): write is called again only if the
+// layer store cannot rebuild the tar. The rootfs stays mounted: write may
+// be reading it.
+func (s *scratch) CommitTar(ctx context.Context, write func(io.Writer) error, clamp *time.Time) (build.Layer, error) {
+	stream := func() io.ReadCloser {
+		pr, pw := io.Pipe()
+		go func() { pw.CloseWithError(writeBuffered(pw, write)) }()
+		if clamp == nil {
+			return pr
+		}
+		return clampedReader{clampTimes(pr, *clamp), pr}
 	}
-	info, err := imagetar.RegisterLayer(ctx, s.e.stores(), s.parent, r)
+	cl, err := s.e.registerTar(ctx, s.parent, stream, false)
 	if err != nil {
 		return build.Layer{}, err
 	}
-	return build.Layer{Chain: info.ChainID, DiffID: info.DiffID}, nil
+	return build.Layer{Chain: cl.ChainID, DiffID: cl.DiffID}, nil
 }
 
-// writeChanges diffs a vfs layer (a full tree) against its parent's tree.
-func (s *scratch) writeChanges(ctx context.Context, w io.Writer, upper string) error {
-	lower := ""
-	if s.parent != "" {
-		lower = s.e.layers.Dir(s.parent)
-	} else {
-		tmp, err := os.MkdirTemp("", "strata-empty-")
-		if err != nil {
-			return err
-		}
-		defer os.Remove(tmp)
-		lower = tmp
+// writeBuffered runs write through a large buffer: an io.Pipe hands each
+// Write to the reader in lockstep, and a tar of small files is three
+// writes a file (header, content, padding), each a goroutine switch.
+func writeBuffered(w io.Writer, write func(io.Writer) error) error {
+	bw := bufio.NewWriterSize(w, 256<<10)
+	if err := write(bw); err != nil {
+		return err
 	}
-	return archive.WriteChanges(ctx, w, lower, upper)
+	return bw.Flush()
 }
 
 func (s *scratch) unmount() error {

@@ -53,7 +53,7 @@ func TestCommitLayer(t *testing.T) {
 		t.Fatal(err)
 	}
 	blobs := blobCount(t, e)
-	cl, err := e.commitLayer(ctx, rw, parent)
+	cl, err := e.commitLayer(ctx, rw, parent, commitOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +98,7 @@ func BenchmarkCommitLayer(b *testing.B) {
 		b.StopTimer()
 		os.WriteFile(filepath.Join(dir, "round"), []byte(fmt.Sprint(i)), 0o644)
 		b.StartTimer()
-		if _, err := e.commitLayer(ctx, rw, parent); err != nil {
+		if _, err := e.commitLayer(ctx, rw, parent, commitOptions{}); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -2,14 +2,11 @@ package engine
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/opencontainers/go-digest"
-	specs "github.com/opencontainers/image-spec/specs-go"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/strata-containers/strata/internal/container"
@@ -64,23 +61,16 @@ func (e *Engine) ContainerCommit(ctx context.Context, ref string, opts CommitOpt
 	if err != nil {
 		return "", err
 	}
-	cl, err := e.commitLayer(ctx, c.ID, rw.Parent)
+	cl, err := e.commitLayer(ctx, c.ID, rw.Parent, commitOptions{})
 	if err != nil {
 		return "", err
 	}
 	cfg.RootFS.DiffIDs = append(slices.Clone(cfg.RootFS.DiffIDs), cl.DiffID)
-	layers := append(slices.Clone(parent.manifest.Layers),
-		ocispec.Descriptor{MediaType: ocispec.MediaTypeImageLayer, Digest: cl.DiffID, Size: cl.Size})
-	id, err := e.storeImage(ctx, cfg, layers, parent.ID)
-	if err != nil {
-		return "", err
-	}
+	var names []reference.Named
 	if named != nil {
-		if err := e.images.Tag(ctx, named, id); err != nil {
-			return "", err
-		}
+		names = append(names, named)
 	}
-	return id, nil
+	return e.storeImage(ctx, cfg, parent, names)
 }
 
 // containerImage reads the image container c was created from.
@@ -111,36 +101,4 @@ func commitConfig(cfg *image.Config, c container.Container, opts CommitOptions) 
 		CreatedBy: commandLine(c.Path, c.Args),
 	})
 	return nil
-}
-
-// storeImage writes config and a manifest naming layers to the content
-// store and records the image; it returns the image ID.
-func (e *Engine) storeImage(ctx context.Context, cfg image.Config, layers []ocispec.Descriptor, parent digest.Digest) (digest.Digest, error) {
-	data, err := json.Marshal(cfg)
-	if err != nil {
-		return "", fmt.Errorf("encoding image config: %w", err)
-	}
-	config, err := e.content.Ingest(ctx, strings.NewReader(string(data)), digest.FromBytes(data), int64(len(data)))
-	if err != nil {
-		return "", fmt.Errorf("storing image config: %w", err)
-	}
-	m := ocispec.Manifest{
-		Versioned: specs.Versioned{SchemaVersion: 2},
-		MediaType: ocispec.MediaTypeImageManifest,
-		Config:    ocispec.Descriptor{MediaType: ocispec.MediaTypeImageConfig, Digest: config.Digest, Size: config.Size},
-		Layers:    layers,
-	}
-	mdata, err := json.Marshal(m)
-	if err != nil {
-		return "", fmt.Errorf("encoding manifest: %w", err)
-	}
-	mdesc := ocispec.Descriptor{MediaType: ocispec.MediaTypeImageManifest, Digest: digest.FromBytes(mdata), Size: int64(len(mdata))}
-	if _, err := e.content.Ingest(ctx, strings.NewReader(string(mdata)), mdesc.Digest, mdesc.Size); err != nil {
-		return "", fmt.Errorf("storing manifest: %w", err)
-	}
-	rec := image.Record{ID: config.Digest, Manifest: mdesc, Parent: parent, Created: time.Now().UTC()}
-	if err := e.images.Put(ctx, rec); err != nil {
-		return "", fmt.Errorf("recording image %s: %w", config.Digest, err)
-	}
-	return config.Digest, nil
 }

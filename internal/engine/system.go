@@ -12,8 +12,7 @@ import (
 	"github.com/strata-containers/strata/internal/unpack"
 )
 
-// DiskUsage is `docker system df`'s data. The build cache does not exist
-// yet and counts as empty.
+// DiskUsage is `docker system df`'s data.
 type DiskUsage struct {
 	// LayersSize is the size of every layer in the store, shared or not.
 	LayersSize int64
@@ -26,6 +25,8 @@ type DiskUsage struct {
 	Volumes []Volume
 	// Containers lists every container with its writable layer's size.
 	Containers []ContainerUsage
+	// BuildCache is what the build cache alone holds.
+	BuildCache BuildCacheUsage
 }
 
 // SystemDF reports disk usage. An image's size is the sum of its layers';
@@ -50,6 +51,9 @@ func (e *Engine) SystemDF(ctx context.Context) (DiskUsage, error) {
 	}
 	du := diskUsage(imgs, listed, sizes, uses)
 	if du.Containers, err = e.containerUsage(ctx); err != nil {
+		return du, err
+	}
+	if du.BuildCache, err = e.buildCacheUsage(ctx, imgs, sizes); err != nil {
 		return du, err
 	}
 	du.Volumes, err = e.volumeUsage(ctx)
