@@ -55,8 +55,8 @@ const (
 	lockName       = "lock"
 	incompleteName = "incomplete"
 	tmpPrefix      = ".tmp-"
-	// staleTemp is how old a temporary directory must be before a sweeper
-	// looks at it: its creator may not hold its lock yet when younger.
+	// staleTemp is how old a temporary directory without a lock file must
+	// be before a sweeper removes it: its creator may not have made it yet.
 	staleTemp = 10 * time.Minute
 )
 
@@ -106,15 +106,10 @@ func (s *Store) Create(ctx context.Context, rec Record) (*Creation, error) {
 	}
 	rec.LogPath = s.LogPath(rec.ID)
 	tmp := filepath.Join(s.root, tmpPrefix+rec.ID)
-	if err := os.Mkdir(tmp, 0o700); err != nil {
+	lock, err := s.lockedTemp(tmp)
+	if err != nil {
 		return nil, fmt.Errorf("creating container %s: %w", rec.ID, err)
 	}
-	lock, err := lockfile.New(filepath.Join(tmp, lockName))
-	if err != nil {
-		os.RemoveAll(tmp)
-		return nil, err
-	}
-	lock.Lock()
 	c := &Creation{s: s, rec: rec, lock: lock, randomName: rec.Name == ""}
 	if c.randomName {
 		// Drawn before the record is written, so that it is written once
@@ -360,10 +355,40 @@ func (s *Store) sweepable(name string) bool {
 	return err == nil && json.Unmarshal(data, &rec) != nil
 }
 
+// lockedTemp makes the temporary directory tmp of a creation and returns
+// its lock, held. A sweeper may take a lock file that exists before its
+// creator locks it, and remove the directory: the creator then finds its
+// lock unlinked and starts again.
+func (s *Store) lockedTemp(tmp string) (*lockfile.Locker, error) {
+	for range 5 {
+		if err := os.Mkdir(tmp, 0o700); err != nil {
+			return nil, err
+		}
+		lock, err := lockfile.New(filepath.Join(tmp, lockName))
+		if err != nil {
+			os.RemoveAll(tmp)
+			return nil, err
+		}
+		lock.Lock()
+		if lock.Linked() {
+			return lock, nil
+		}
+		lock.Unlock()
+		lock.Close()
+	}
+	return nil, fmt.Errorf("%s keeps being swept away", tmp)
+}
+
+// sweepTemp removes temporary directory name if its owner is dead: its
+// lock file exists and is free. One without a lock file may be a
+// creator's between its mkdir and its lock, so it waits until stale.
 func (s *Store) sweepTemp(name string) {
 	p := filepath.Join(s.root, name)
 	st, err := os.Stat(p)
-	if err != nil || time.Since(st.ModTime()) < staleTemp && !strings.HasPrefix(name, tmpPrefix+"deleted-") {
+	if err != nil {
+		return
+	}
+	if _, err := os.Stat(filepath.Join(p, lockName)); err != nil && time.Since(st.ModTime()) < staleTemp {
 		return
 	}
 	l, err := lockfile.New(filepath.Join(p, lockName))

@@ -144,3 +144,40 @@ func TestReconcile(t *testing.T) {
 		})
 	}
 }
+
+// TestSweepTempDirs: a creation's temporary directory whose lock is free
+// (its creator died before its rename) goes at the next sweep, however
+// young; a young one without a lock file yet (a creator between its mkdir
+// and its lock) stays, and so does one whose creator lives.
+func TestSweepTempDirs(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t)
+	dead := filepath.Join(s.root, tmpPrefix+NewID())
+	lock, err := s.lockedTemp(dead)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lock.Unlock() // the creator died
+	lock.Close()
+	live := filepath.Join(s.root, tmpPrefix+NewID())
+	held, err := s.lockedTemp(live)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	unlocked := filepath.Join(s.root, tmpPrefix+NewID())
+	if err := os.Mkdir(unlocked, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Sweep(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(dead); !os.IsNotExist(err) {
+		t.Errorf("a dead creator's temporary directory is left: %v", err)
+	}
+	for _, p := range []string{live, unlocked} {
+		if _, err := os.Stat(p); err != nil {
+			t.Errorf("%s swept: %v", filepath.Base(p), err)
+		}
+	}
+}
