@@ -189,9 +189,13 @@ func (e *Engine) removeExited(ctx context.Context, c container.Container) error 
 		return err
 	}
 	defer unlock()
-	if cur, err := e.containers.Get(ctx, c.ID); err != nil {
+	cur, err := e.containers.Get(ctx, c.ID)
+	switch {
+	case errdefs.IsNotFound(err):
+		return nil // removed meanwhile by an rm -f
+	case err != nil:
 		return err
-	} else if cur.Running() {
+	case cur.Running():
 		return errdefs.Conflict("cannot remove container \"/%s\": container is running: stop the container before removing or force remove", c.Name)
 	}
 	if err := e.teardown(ctx, c.ID); err != nil {
