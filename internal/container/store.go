@@ -322,13 +322,17 @@ func (s *Store) Sweep(ctx context.Context) ([]string, error) {
 			continue
 		}
 		if l.TryLock() {
-			var rec Record
-			data, _ := os.ReadFile(filepath.Join(s.dir(name), recordName))
-			if json.Unmarshal(data, &rec) == nil {
-				s.releaseName(rec.Name, name)
-			}
-			if s.removeDir(name) == nil {
-				swept = append(swept, name)
+			// Looked at again under the lock: a creator that finished
+			// between the first look and TryLock left a complete record.
+			if s.sweepable(name) {
+				var rec Record
+				data, _ := os.ReadFile(filepath.Join(s.dir(name), recordName))
+				if json.Unmarshal(data, &rec) == nil {
+					s.releaseName(rec.Name, name)
+				}
+				if s.removeDir(name) == nil {
+					swept = append(swept, name)
+				}
 			}
 			l.Unlock()
 		}

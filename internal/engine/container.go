@@ -250,6 +250,9 @@ type Attached struct {
 	e          *Engine
 	h          *monitor.Handle
 	autoRemove bool
+	// rec is the record as the start found it (its log path, its
+	// anonymous volumes), which Wait needs without reloading it.
+	rec container.Container
 }
 
 // ContainerStart starts a created or exited container through a new
@@ -297,7 +300,7 @@ func (e *Engine) start(ctx context.Context, ref string, attach bool, hook func(*
 		h.Detach()
 		return &Attached{ID: c.ID, e: e}, nil
 	}
-	return &Attached{ID: c.ID, e: e, h: h, autoRemove: c.HostConfig.AutoRemove}, nil
+	return &Attached{ID: c.ID, e: e, h: h, autoRemove: c.HostConfig.AutoRemove, rec: c}, nil
 }
 
 // prepareBundle mounts the rootfs, resolves the user in it, writes the
@@ -395,12 +398,9 @@ func (a *Attached) Wait(ctx context.Context, stdout, stderr io.Writer) (int, err
 		code, werr = a.h.Wait(ctx)
 		close(done)
 	}()
-	c, err := a.e.containers.Get(ctx, a.ID)
-	if err == nil {
-		err = followLog(ctx, c.LogPath, LogsOptions{Follow: true, Tail: -1}, done, stdout, stderr)
-	}
+	err := followLog(ctx, a.rec.LogPath, LogsOptions{Follow: true, Tail: -1}, done, stdout, stderr)
 	<-done
-	if werr == nil && a.autoRemove && a.e.ContainerRemoveWithVolumes(ctx, a.ID, false) == nil {
+	if werr == nil && a.autoRemove && a.e.removeExited(ctx, a.rec) == nil {
 		// Removing here, in a process that has the stores open already,
 		// spares the monitor's cleanup a whole strata process; should
 		// this fail or the launcher die, the monitor's cleanup still runs.

@@ -13,6 +13,7 @@ import (
 	"github.com/opencontainers/go-digest"
 	"golang.org/x/sys/unix"
 
+	"github.com/strata-containers/strata/internal/container"
 	"github.com/strata-containers/strata/internal/errdefs"
 	"github.com/strata-containers/strata/internal/monitor"
 	"github.com/strata-containers/strata/internal/mount"
@@ -178,6 +179,34 @@ func (e *Engine) ContainerRemove(ctx context.Context, ref string, force bool) er
 	return e.containers.Remove(ctx, c.ID)
 }
 
+// removeExited removes c, an --rm container whose monitor reported its
+// end to this launcher, and its anonymous volumes: ContainerRemoveWithVolumes
+// without the two loads of a record the launcher holds already. Under the
+// lock the record is read once more, since a `start` may have run it again.
+func (e *Engine) removeExited(ctx context.Context, c container.Container) error {
+	unlock, err := e.containers.Lock(ctx, c.ID)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	cur, err := e.containers.Get(ctx, c.ID)
+	switch {
+	case errdefs.IsNotFound(err):
+		return nil // removed meanwhile by an rm -f
+	case err != nil:
+		return err
+	case cur.Running():
+		return errdefs.Conflict("cannot remove container \"/%s\": container is running: stop the container before removing or force remove", c.Name)
+	}
+	if err := e.teardown(ctx, c.ID); err != nil {
+		return err
+	}
+	if err := e.containers.Remove(ctx, c.ID); err != nil {
+		return err
+	}
+	return e.removeAnonymousVolumes(ctx, c)
+}
+
 // teardown frees what a container holds outside its record: the runtime's
 // container (killing what a dead monitor left running), the rootfs mount,
 // the bundle and the writable layer.
@@ -189,9 +218,19 @@ func (e *Engine) teardown(ctx context.Context, id string) error {
 	if err := rt.Delete(ctx, id, true); err != nil && !errdefs.IsNotFound(err) {
 		return fmt.Errorf("removing container %s: %w", id, err)
 	}
-	if err := e.teardownContainerNetwork(ctx, id); err != nil {
-		return err
-	}
+	// With no process left, the network (netlink, nftables, IPAM files)
+	// and the files (mounts, bundle, writable layer) share nothing: they
+	// go at the same time, which the removal of every `run --rm` waits
+	// for. A failure of either keeps the record, so that rm can retry.
+	netErr := make(chan error, 1)
+	go func() { netErr <- e.teardownContainerNetwork(ctx, id) }()
+	err = e.teardownFiles(ctx, id)
+	return errors.Join(<-netErr, err)
+}
+
+// teardownFiles unmounts the rootfs and removes the bundle and the
+// writable layer of container id.
+func (e *Engine) teardownFiles(ctx context.Context, id string) error {
 	bundle := e.bundle(id)
 	if err := mount.UnmountAll(bundle + "/rootfs"); err != nil {
 		return err

@@ -20,6 +20,12 @@ func (e *Engine) ContainerRemoveWithVolumes(ctx context.Context, ref string, for
 	if err := e.ContainerRemove(ctx, c.ID, force); err != nil {
 		return err
 	}
+	return e.removeAnonymousVolumes(ctx, c)
+}
+
+// removeAnonymousVolumes removes the anonymous volumes of the removed
+// container c that no other container uses.
+func (e *Engine) removeAnonymousVolumes(ctx context.Context, c container.Container) error {
 	for _, mp := range c.Mounts {
 		if mp.Type != "volume" || !mp.Anonymous {
 			continue

@@ -49,6 +49,7 @@ func (fw *follower) run(ctx context.Context, fn func(Entry) error) error {
 		case <-fw.done:
 			// Deliver what was written before the writer stopped.
 			stopping = true
+			wake.unwatch()
 			continue
 		default:
 		}
@@ -102,6 +103,7 @@ func (fw *follower) rotated() bool {
 // goroutine turns done and ctx into a write on an eventfd.
 type waker struct {
 	fd, event int
+	wd        int // the directory's watch, -1 once removed
 	stop      chan struct{}
 	exited    chan struct{} // the goroutine is gone: the fds may close
 }
@@ -112,7 +114,8 @@ func newWaker(ctx context.Context, path string, done <-chan struct{}) (*waker, e
 		return nil, fmt.Errorf("following log %s: %w", path, err)
 	}
 	// The directory, not the file: it sees creation and rotation too.
-	if _, err := unix.InotifyAddWatch(fd, filepath.Dir(path), unix.IN_MODIFY|unix.IN_CREATE|unix.IN_MOVED_TO|unix.IN_CLOSE_WRITE); err != nil {
+	wd, err := unix.InotifyAddWatch(fd, filepath.Dir(path), unix.IN_MODIFY|unix.IN_CREATE|unix.IN_MOVED_TO|unix.IN_CLOSE_WRITE)
+	if err != nil {
 		unix.Close(fd)
 		return nil, fmt.Errorf("following log %s: %w", path, err)
 	}
@@ -121,7 +124,7 @@ func newWaker(ctx context.Context, path string, done <-chan struct{}) (*waker, e
 		unix.Close(fd)
 		return nil, fmt.Errorf("following log %s: %w", path, err)
 	}
-	w := &waker{fd: fd, event: event, stop: make(chan struct{}), exited: make(chan struct{})}
+	w := &waker{fd: fd, event: event, wd: wd, stop: make(chan struct{}), exited: make(chan struct{})}
 	go func() {
 		defer close(w.exited)
 		select {
@@ -150,6 +153,19 @@ func (w *waker) wait() error {
 		}
 	}
 	return nil
+}
+
+// unwatch removes the watch once the writer is done. The kernel frees a
+// watch after an SRCU grace period (6-20 ms on a busy host), and the last
+// close of the instance waits for that; removed here, before the final
+// drain, the grace period runs while the caller goes on (run --rm: the
+// removal), and the close, even the one at the process's exit, finds it
+// over or nearly so.
+func (w *waker) unwatch() {
+	if w.wd >= 0 {
+		_, _ = unix.InotifyRmWatch(w.fd, uint32(w.wd))
+		w.wd = -1
+	}
 }
 
 func (w *waker) close() {

@@ -65,6 +65,8 @@ type monitor struct {
 	rt    *runtime.Runtime
 	hub   *hub
 	stdio *runStdio // the current run's
+	// deleted says the runtime's container of the last run is gone.
+	deleted bool
 }
 
 func (m *monitor) run(ctx context.Context) int {
@@ -92,7 +94,11 @@ func (m *monitor) run(ctx context.Context) int {
 	send(m.conn, message{Event: "started", Pid: st.Pid})
 	time.AfterFunc(idleAfter, releaseMemory)
 	code := m.supervise(ctx, &st)
-	m.teardown(ctx)
+	if m.deleted {
+		m.unmountRootfs()
+	} else {
+		m.teardown(ctx) // one more try
+	}
 	m.runArgv("releasing the network of", m.cfg.Release)
 	if err := m.writeState(st); err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -123,7 +129,8 @@ func (m *monitor) supervise(ctx context.Context, st *State) int {
 		ran := time.Since(st.StartedAt)
 		st.Status, st.ExitCode, st.FinishedAt, st.Pid = StatusExited, code, time.Now().UTC(), 0
 		st.OOMKilled = m.oomKilled(ctx) // before Delete removes the cgroup
-		if err := m.rt.Delete(ctx, m.cfg.ID, true); err != nil && !errdefs.IsNotFound(err) {
+		err = m.rt.Delete(ctx, m.cfg.ID, true)
+		if m.deleted = err == nil || errdefs.IsNotFound(err); !m.deleted {
 			fmt.Fprintln(os.Stderr, err)
 		}
 		var again bool
@@ -262,6 +269,10 @@ func (m *monitor) teardown(ctx context.Context) {
 	if err := m.rt.Delete(ctx, m.cfg.ID, true); err != nil && !errdefs.IsNotFound(err) {
 		fmt.Fprintln(os.Stderr, err)
 	}
+	m.unmountRootfs()
+}
+
+func (m *monitor) unmountRootfs() {
 	if err := mount.UnmountAll(m.cfg.Rootfs()); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 	}

@@ -16,7 +16,8 @@
 // refuses tasks); the path is absolute, clean and never the root. Warm
 // (warm.go) writes only to the calling process's own cgroup.procs, moving
 // it where it already is. The host
-// kind is detected once from /proc/self/mountinfo: any v1 hierarchy means v1
+// kind is detected from /proc/self/mountinfo, read once per process
+// (Hierarchies keeps the first successful read): any v1 hierarchy means v1
 // controllers are used ("hybrid" hosts mount v2 beside them, often without
 // controllers); only a host with nothing but v2 gets the v2 implementation.
 // The v2 device controller needs eBPF and is not implemented: on v2,

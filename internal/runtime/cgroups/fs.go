@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -33,13 +35,33 @@ var v1Controllers = map[string]bool{
 	"perf_event": true, "hugetlb": true, "rdma": true, "misc": true,
 }
 
-// Hierarchies lists the cgroup hierarchies this process sees, each once.
+// hierarchies caches the first successful read of Hierarchies: the host
+// mounts its hierarchies at boot, and a monitor, which lives as long as its
+// container, would otherwise parse the whole mountinfo (every container's
+// mounts included) at each exit, twice (the OOM counter, then Delete).
+// runc and containerd keep theirs for the process's life too.
+var hierarchies struct {
+	sync.Mutex
+	hs []Hierarchy
+}
+
+// Hierarchies lists the cgroup hierarchies this process sees, each once,
+// as read the first time it succeeded in this process.
 func Hierarchies() ([]Hierarchy, error) {
+	hierarchies.Lock()
+	defer hierarchies.Unlock()
+	if hierarchies.hs != nil {
+		return slices.Clone(hierarchies.hs), nil
+	}
 	data, err := os.ReadFile("/proc/self/mountinfo")
 	if err != nil {
 		return nil, fmt.Errorf("reading mountinfo: %w", err)
 	}
-	return parseMountinfo(data), nil
+	hs := parseMountinfo(data)
+	if len(hs) > 0 {
+		hierarchies.hs = hs
+	}
+	return slices.Clone(hs), nil
 }
 
 // parseMountinfo reads mountinfo lines ("36 25 0:31 / /sys/fs/cgroup/memory
