@@ -20,15 +20,17 @@ import (
 // and tmp/<name>.lock, flock-held by the owner for as long as it lives.
 //
 // The protocol that keeps a sweeper from removing live work:
-//   - the owner creates its lock as tmp/.new-<name>.lock, locks it and only
-//     then renames it to tmp/<name>.lock, so a sweeper never finds a
-//     <name>.lock that its owner does not hold yet (a sweeper that took a
-//     fresh lock file before its owner did would remove it, and many
-//     concurrent sweepers, one per CLI process, made that common);
+//   - the owner's lock file appears under its name already locked
+//     (lockfile.CreateLocked: made unnamed, locked, then linked), so a
+//     sweeper never finds a <name>.lock that its owner does not hold yet (a
+//     sweeper that took a fresh lock file before its owner did would remove
+//     it, and many concurrent sweepers, one per CLI process, made that
+//     common). Without O_TMPFILE the owner locks tmp/.new-<name>.lock and
+//     renames it; sweepers leave .new- files alone for a minute (an owner
+//     locks and renames its own within microseconds) and the owner checks
+//     that the file it locked is still the one named;
 //   - a sweeper removes anything only while holding the entry's lock, and
-//     removes the lock file last, before it unlocks; it leaves .new- files
-//     alone until they are a minute old (an owner locks and renames its own
-//     within microseconds, so an old one's owner died in between);
+//     removes the lock file last, before it unlocks;
 //   - the owner removes or renames tmp/<name> away before it unlocks.
 type tmpEntry struct {
 	dir      string
@@ -49,29 +51,47 @@ const (
 func newTmp(tmpDir string) (*tmpEntry, error) {
 	for range 5 {
 		name := rand.Text()
-		fresh := filepath.Join(tmpDir, newPrefix+name+lockSuffix)
-		l, err := lockfile.New(fresh)
+		t := &tmpEntry{dir: filepath.Join(tmpDir, name), lockPath: filepath.Join(tmpDir, name+lockSuffix)}
+		l, err := lockfile.CreateLocked(t.lockPath)
+		if errors.Is(err, errors.ErrUnsupported) {
+			l, err = lockRenamed(tmpDir, name, t.lockPath)
+		}
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("creating a work directory in %s: %w", tmpDir, err)
 		}
-		l.Lock()
-		t := &tmpEntry{dir: filepath.Join(tmpDir, name), lockPath: filepath.Join(tmpDir, name+lockSuffix), lock: l}
-		// Linked: no sweeper took it for a dead owner's meanwhile.
-		if l.Linked() {
-			err := os.Rename(fresh, t.lockPath)
-			if err == nil {
-				return t, nil
-			}
-			if !errors.Is(err, fs.ErrNotExist) {
-				l.Unlock()
-				l.Close()
-				return nil, fmt.Errorf("creating a work directory in %s: %w", tmpDir, err)
-			}
+		if l != nil {
+			t.lock = l
+			return t, nil
 		}
-		l.Unlock()
-		l.Close()
 	}
 	return nil, fmt.Errorf("creating a work directory in %s: lock files keep vanishing", tmpDir)
+}
+
+// lockRenamed is newTmp's way where the filesystem has no O_TMPFILE: the
+// lock is made as .new-<name>.lock, locked, then renamed to lockPath. It
+// returns nil and no error when a sweeper took the fresh file first.
+func lockRenamed(tmpDir, name, lockPath string) (*lockfile.Locker, error) {
+	fresh := filepath.Join(tmpDir, newPrefix+name+lockSuffix)
+	l, err := lockfile.New(fresh)
+	if err != nil {
+		return nil, err
+	}
+	l.Lock()
+	// Linked: no sweeper took it for a dead owner's meanwhile.
+	if l.Linked() {
+		err := os.Rename(fresh, lockPath)
+		if err == nil {
+			return l, nil
+		}
+		if !errors.Is(err, fs.ErrNotExist) {
+			l.Unlock()
+			l.Close()
+			return nil, err
+		}
+	}
+	l.Unlock()
+	l.Close()
+	return nil, nil
 }
 
 // release deletes what is left of the entry, then its lock.

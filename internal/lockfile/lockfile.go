@@ -12,6 +12,7 @@ package lockfile
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -41,6 +42,32 @@ func New(path string) (*Locker, error) {
 		return nil, fmt.Errorf("opening lock %s: %w", path, err)
 	}
 	return &Locker{path: path, f: f}, nil
+}
+
+// CreateLocked makes a new lock file at path and returns its Locker,
+// already holding it exclusively. The file is made unnamed (O_TMPFILE),
+// locked, and only then linked at path, so no other process can ever find
+// it unlocked: a sweeper that opens it while its owner lives cannot take
+// it. It fails if path exists, and with an error wrapping
+// errors.ErrUnsupported where the filesystem has no O_TMPFILE.
+func CreateLocked(path string) (*Locker, error) {
+	f, err := os.OpenFile(filepath.Dir(path), unix.O_TMPFILE|os.O_RDWR|unix.O_CLOEXEC, 0o600)
+	if errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, unix.EISDIR) {
+		return nil, fmt.Errorf("creating lock %s: %w", path, errors.ErrUnsupported)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("creating lock %s: %w", path, err)
+	}
+	l := &Locker{path: path, f: f}
+	l.Lock()
+	// Linking through /proc/self/fd needs no privilege, unlike AT_EMPTY_PATH.
+	proc := fmt.Sprintf("/proc/self/fd/%d", f.Fd())
+	if err := unix.Linkat(unix.AT_FDCWD, proc, unix.AT_FDCWD, path, unix.AT_SYMLINK_FOLLOW); err != nil {
+		l.Unlock()
+		f.Close()
+		return nil, fmt.Errorf("creating lock %s: %w", path, err)
+	}
+	return l, nil
 }
 
 // Path returns the lock file's path.

@@ -115,3 +115,30 @@ func TestLinked(t *testing.T) {
 		t.Fatal("the new lock is not linked")
 	}
 }
+
+// TestCreateLocked: the lock file appears held, so another opener cannot
+// take it until its owner lets go; an existing path is refused.
+func TestCreateLocked(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "w.lock")
+	owner, err := CreateLocked(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := New(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if other.TryLock() {
+		t.Fatal("a lock made by CreateLocked could be taken from its owner")
+	}
+	if _, err := CreateLocked(path); err == nil {
+		t.Fatal("CreateLocked over an existing file succeeded")
+	}
+	owner.Unlock()
+	owner.Close()
+	if !other.TryLock() {
+		t.Fatal("the lock is still held after its owner let go")
+	}
+	other.Unlock()
+}
