@@ -2,6 +2,7 @@ package cli
 
 import (
 	"encoding/json"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/vishvananda/netlink"
 
@@ -37,7 +39,13 @@ func freePort(t *testing.T) string {
 // fetch GETs url from the host and returns the body, trimmed.
 func fetch(t *testing.T, url string) string {
 	t.Helper()
+	// A container's server may not listen yet when `run -d` or `start`
+	// returns (its process runs; its bind comes later): retry refusals.
 	resp, err := http.Get(url)
+	for deadline := time.Now().Add(10 * time.Second); err != nil && errors.Is(err, syscall.ECONNREFUSED) && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+		resp, err = http.Get(url)
+	}
 	if err != nil {
 		t.Fatalf("GET %s: %v", url, err)
 	}
