@@ -8,60 +8,7 @@ import (
 	"sync"
 
 	"github.com/opencontainers/go-digest"
-
-	"github.com/vbatts/tar-split/tar/asm"
-	"github.com/vbatts/tar-split/tar/storage"
 )
-
-// A splitter records a layer's tar-split metadata from a copy of the stream
-// that Register unpacks. Register's own goroutine reads the source and
-// unpacks; the copy goes, a few chunks ahead, to tar-split's goroutine
-// through a feed. So unpacking never waits for the recording step by step
-// (a synchronous pipe between the two made Register markedly slower), the
-// source is only ever read by Register's caller's goroutine, and a tar that
-// tar-split cannot parse still unpacks: it only gets no metadata.
-type splitter struct {
-	feed    *feed
-	done    <-chan error  // tar-split's goroutine has ended, with its error
-	drained chan struct{} // the drain goroutine has ended
-}
-
-func startSplitter(p storage.Packer, fp storage.FilePutter) (*splitter, error) {
-	f := newFeed()
-	out, done, err := asm.NewInputTarStreamWithDone(f, p, fp)
-	if err != nil {
-		return nil, err
-	}
-	s := &splitter{feed: f, done: done, drained: make(chan struct{})}
-	go s.drain(out)
-	return s, nil
-}
-
-// drain discards tar-split's copy of the stream (everything is on disk
-// already) and, when tar-split stops reading, stops the feed.
-func (s *splitter) drain(out io.ReadCloser) {
-	defer close(s.drained)
-	buf := make([]byte, feedChunk)
-	for {
-		if _, err := out.Read(buf); err != nil {
-			break
-		}
-	}
-	out.Close()
-	s.feed.stop()
-}
-
-// Write gives tar-split a copy of p.
-func (s *splitter) Write(p []byte) (int, error) { return s.feed.Write(p) }
-
-// finish ends the stream (err non-nil: it failed) and returns tar-split's
-// error once its goroutine has ended.
-func (s *splitter) finish(err error) error {
-	s.feed.close(err)
-	err = <-s.done
-	<-s.drained
-	return err
-}
 
 // The feed holds up to feedChunks chunks of feedChunk bytes.
 const (

@@ -138,31 +138,28 @@ func (s *Store) unpackedSize(diff string, res applied) (int64, error) {
 }
 
 // apply unpacks r into dir/diff and records its tar-split metadata in
-// dir/tar-split.json.gz (see splitter). Apply may stop at the tar's
-// end-of-archive blocks; what follows them is still part of the blob the
-// diffID names, so it is hashed and recorded too. If tarCopy is not nil,
-// it gets a copy of the stream (see Staged).
+// dir/tar-split.json.gz from the same parse (see recorder). Apply reads the
+// stream to its end, past the tar's end-of-archive blocks: all of it is
+// part of the blob the diffID names, so it is hashed and recorded too. If
+// tarCopy is not nil, it gets a copy of the stream (see Staged).
 func (s *Store) apply(ctx context.Context, dir string, r io.Reader, tarCopy io.Writer) (applied, error) {
 	rec, err := newRecorder(filepath.Join(dir, splitFile))
 	if err != nil {
 		return applied{}, err
 	}
 	defer rec.close()
-	sp, err := startSplitter(rec, newSizePutter())
-	if err != nil {
-		return applied{}, fmt.Errorf("recording tar-split metadata: %w", err)
-	}
 	hs := startHasher(tarCopy)
 	defer hs.finish()
-	tee := io.TeeReader(r, io.MultiWriter(hs, sp))
-	files, err := archive.Apply(ctx, filepath.Join(dir, "diff"), tee, archive.ApplyOptions{Whiteouts: s.drv.whiteouts()})
+	tee := io.TeeReader(r, hs)
+	files, err := archive.Apply(ctx, filepath.Join(dir, "diff"), tee,
+		archive.ApplyOptions{Whiteouts: s.drv.whiteouts(), Tap: rec})
 	if err == nil {
 		if _, err = io.Copy(io.Discard, tee); err != nil {
 			err = fmt.Errorf("reading the end of the tar: %w", err)
 		}
 	}
-	splitErr := sp.finish(err)
 	if err != nil {
+		rec.finish(err)
 		return applied{}, err
 	}
 	res := applied{files: files}
@@ -170,7 +167,7 @@ func (s *Store) apply(ctx context.Context, dir string, r io.Reader, tarCopy io.W
 		return applied{}, err
 	}
 	var why string
-	if res.split, why, err = rec.finish(splitErr); err != nil {
+	if res.split, why, err = rec.finish(nil); err != nil {
 		return applied{}, err
 	}
 	if !res.split {
