@@ -56,9 +56,9 @@ func writeAll(fd int, p []byte) error {
 	return nil
 }
 
-// needChown is false only where the new file already has the right owner
-// without privilege (an unprivileged apply of its own files). As root the
-// new file's group may come from a setgid parent, so chown always.
+// needChown is false only where the existing file already has the right
+// owner without privilege (an unprivileged apply of its own files); for a
+// file the apply creates, needNewChown knows more.
 func (a *applier) needChown(hdr *tar.Header) bool {
 	return a.euid == 0 || hdr.Uid != a.euid || hdr.Gid != a.egid
 }
