@@ -8,6 +8,7 @@
 # change it; a throwaway store makes and removes its bridge every build).
 # BASELINE=/path/to/other/strata interleaves its cold builds with this
 # build's (on a busy machine only interleaved runs compare).
+# ONLY_STRATA=1 skips podman and buildah.
 source "$(dirname "$0")/lib.sh"
 runs=${RUNS:-5}
 s=("$strata" --root "$work/root" --runroot "$work/run")
@@ -71,7 +72,7 @@ if [[ -n ${BASELINE:-} ]]; then
 	done
 	echo "cold, interleaved: this build $(median "${this[@]}") ms, $BASELINE $(median "${base[@]}") ms (medians of $runs; load $(cut -d' ' -f1-3 /proc/loadavg))"
 fi
-if command -v podman >/dev/null && command -v runc >/dev/null; then
+if [[ -z ${ONLY_STRATA:-} ]] && command -v podman >/dev/null && command -v runc >/dev/null; then
 	p=(podman --root "$work/podman" --runroot "$work/podman-run" --storage-driver overlay --runtime runc)
 	go run ./hack/mkbusybox >"$work/busybox.tar"
 	"${p[@]}" import "$work/busybox.tar" busybox:latest >/dev/null

@@ -6,7 +6,7 @@ cd "$repo"
 go build -o bin/strata ./cmd/strata
 go build -ldflags "-s -w" -o bin/strata-monitor ./cmd/strata-monitor # found next to strata
 strata="$repo/bin/strata"
-work=$(mktemp -d /var/tmp/strata-bench.XXXXXX)
+work=$(mktemp -d "${BENCH_TMP:-/var/tmp}"/strata-bench.XXXXXX) # BENCH_TMP=/dev/shm: no disk noise
 cleanup() { rm -rf "$work"; }
 trap cleanup EXIT
 

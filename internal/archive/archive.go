@@ -67,6 +67,7 @@ const (
 // ApplyOptions tunes Apply.
 type ApplyOptions struct {
 	Whiteouts WhiteoutMode
+	Tap       Tap // nil: none
 }
 
 // Apply unpacks the uncompressed layer tar r into dir, which must exist.
@@ -85,7 +86,8 @@ func Apply(ctx context.Context, dir string, r io.Reader, opts ApplyOptions) (int
 	a := newApplier(d, opts)
 	defer a.close()
 	br := buffered(r)
-	blocks := &blockCounter{r: br}
+	raw, rest := tapped(br, opts)
+	blocks := &blockCounter{r: raw}
 	tr := tar.NewReader(blocks)
 	var contentEnd int64 // stream offset where the last entry's content ends
 	for {
@@ -116,6 +118,9 @@ func Apply(ctx context.Context, dir string, r io.Reader, opts ApplyOptions) (int
 			return a.written, readErr("", err)
 		}
 		contentEnd = blocks.n + hdr.Size
+		if opts.Tap != nil {
+			opts.Tap.Header(hdr)
+		}
 		if err := a.entry(hdr, tr); err != nil {
 			return a.written, err
 		}
@@ -123,7 +128,7 @@ func Apply(ctx context.Context, dir string, r io.Reader, opts ApplyOptions) (int
 	if err := a.finish(); err != nil {
 		return a.written, err
 	}
-	if _, err := io.Copy(io.Discard, br); err != nil {
+	if _, err := io.Copy(rest, br); err != nil {
 		return a.written, readErr("", err)
 	}
 	return a.written, nil

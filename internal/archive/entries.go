@@ -32,7 +32,7 @@ func (a *applier) regular(pfd int, name, base string, hdr *tar.Header, r io.Read
 	// file capabilities, so mode and xattrs come after it (see job.do).
 	meta := fileMeta{
 		uid: hdr.Uid, gid: hdr.Gid, mode: mode, times: timespecs(hdr),
-		chown: a.needChown(hdr), chmod: a.needChmod(mode),
+		chown: a.needNewChown(pfd, hdr), chmod: a.needChmod(mode),
 	}
 	if len(hdr.PAXRecords) > 0 {
 		meta.hdr = hdr
@@ -56,11 +56,22 @@ func writeAll(fd int, p []byte) error {
 	return nil
 }
 
-// needChown is false only where the new file already has the right owner
-// without privilege (an unprivileged apply of its own files). As root the
-// new file's group may come from a setgid parent, so chown always.
+// needChown is false only where the existing file already has the right
+// owner without privilege (an unprivileged apply of its own files); for a
+// file the apply creates, needNewChown knows more.
 func (a *applier) needChown(hdr *tar.Header) bool {
 	return a.euid == 0 || hdr.Uid != a.euid || hdr.Gid != a.egid
+}
+
+// needNewChown is needChown for a file this apply has just created in the
+// directory pfd: it was made with the process's owner, and with its group
+// unless pfd is setgid, so as root too an entry of that owner (a build's
+// COPY: 0:0) needs no chown.
+func (a *applier) needNewChown(pfd int, hdr *tar.Header) bool {
+	if hdr.Uid != a.euid || hdr.Gid != a.egid {
+		return true
+	}
+	return a.d.setgid(pfd)
 }
 
 // needChmod is false when creating with mode, through the umask, already
@@ -114,6 +125,7 @@ func (a *applier) dir(pfd int, name, base string, hdr *tar.Header) error {
 	if err != nil {
 		return entryErr(name, "creating directory", err)
 	}
+	a.d.modesChanged()
 	if err := a.nodeMeta(pfd, name, base, mode, hdr, true); err != nil {
 		return err
 	}
@@ -135,7 +147,7 @@ func (a *applier) symlink(pfd int, name, base string, hdr *tar.Header) error {
 	if err != nil {
 		return entryErr(name, "creating symlink", err)
 	}
-	if a.needChown(hdr) {
+	if a.needNewChown(pfd, hdr) {
 		if err := unix.Fchownat(pfd, base, hdr.Uid, hdr.Gid, unix.AT_SYMLINK_NOFOLLOW); err != nil {
 			return entryErr(name, "changing owner", err)
 		}

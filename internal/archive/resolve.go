@@ -34,6 +34,10 @@ type dirs struct {
 	root     int // the target directory itself (a full descriptor, not O_PATH)
 	lastPath string
 	lastFd   int // -1 when nothing is cached
+
+	// sgidFd is the descriptor whose setgid bit sgid caches (-1: none).
+	sgidFd int
+	sgid   bool
 }
 
 func openDirs(dir string) (*dirs, error) {
@@ -41,7 +45,7 @@ func openDirs(dir string) (*dirs, error) {
 	if err != nil {
 		return nil, &os.PathError{Op: "open", Path: dir, Err: err}
 	}
-	return &dirs{root: fd, lastFd: -1}, nil
+	return &dirs{root: fd, lastFd: -1, sgidFd: -1}, nil
 }
 
 // open returns a descriptor of the directory rel ("" is the target), owned
@@ -107,6 +111,7 @@ func (d *dirs) forgetBelow(rel string) {
 }
 
 func (d *dirs) drop() {
+	d.sgidFd = -1
 	if d.lastFd >= 0 {
 		unix.Close(d.lastFd)
 		d.lastFd, d.lastPath = -1, ""
@@ -181,3 +186,20 @@ func removeChild(fd int, n string, keep func(string) (bool, bool)) error {
 	}
 	return err
 }
+
+// setgid reports whether the directory open as fd (from open) has the
+// setgid bit, which gives new files its group instead of the creator's.
+// The answer is cached until the next directory entry or drop; true if fd
+// cannot be read (callers then restore the owner, which is always right).
+func (d *dirs) setgid(fd int) bool {
+	if fd != d.sgidFd {
+		var st unix.Stat_t
+		d.sgid = unix.Fstat(fd, &st) != nil || st.Mode&unix.S_ISGID != 0
+		d.sgidFd = fd
+	}
+	return d.sgid
+}
+
+// modesChanged drops the cached setgid bit: a directory entry may have
+// changed the mode of a directory that open has cached.
+func (d *dirs) modesChanged() { d.sgidFd = -1 }

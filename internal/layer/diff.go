@@ -112,7 +112,7 @@ func (d *diffReader) Close() error {
 
 // rebuild writes the tar that the metadata up describes, reading file
 // contents through g: tar-split's assembler, except that a file entry
-// without a CRC-64 (Register records none, see sizePutter) is not checked
+// without a CRC-64 (Register records none, see recorder) is not checked
 // on its own, and that exactly the recorded size is read. The stream as a
 // whole is checked against the diffID by diffReader, which catches any
 // changed content; a CRC recorded by older versions is still checked, for a

@@ -8,60 +8,7 @@ import (
 	"sync"
 
 	"github.com/opencontainers/go-digest"
-
-	"github.com/vbatts/tar-split/tar/asm"
-	"github.com/vbatts/tar-split/tar/storage"
 )
-
-// A splitter records a layer's tar-split metadata from a copy of the stream
-// that Register unpacks. Register's own goroutine reads the source and
-// unpacks; the copy goes, a few chunks ahead, to tar-split's goroutine
-// through a feed. So unpacking never waits for the recording step by step
-// (a synchronous pipe between the two made Register markedly slower), the
-// source is only ever read by Register's caller's goroutine, and a tar that
-// tar-split cannot parse still unpacks: it only gets no metadata.
-type splitter struct {
-	feed    *feed
-	done    <-chan error  // tar-split's goroutine has ended, with its error
-	drained chan struct{} // the drain goroutine has ended
-}
-
-func startSplitter(p storage.Packer, fp storage.FilePutter) (*splitter, error) {
-	f := newFeed()
-	out, done, err := asm.NewInputTarStreamWithDone(f, p, fp)
-	if err != nil {
-		return nil, err
-	}
-	s := &splitter{feed: f, done: done, drained: make(chan struct{})}
-	go s.drain(out)
-	return s, nil
-}
-
-// drain discards tar-split's copy of the stream (everything is on disk
-// already) and, when tar-split stops reading, stops the feed.
-func (s *splitter) drain(out io.ReadCloser) {
-	defer close(s.drained)
-	buf := make([]byte, feedChunk)
-	for {
-		if _, err := out.Read(buf); err != nil {
-			break
-		}
-	}
-	out.Close()
-	s.feed.stop()
-}
-
-// Write gives tar-split a copy of p.
-func (s *splitter) Write(p []byte) (int, error) { return s.feed.Write(p) }
-
-// finish ends the stream (err non-nil: it failed) and returns tar-split's
-// error once its goroutine has ended.
-func (s *splitter) finish(err error) error {
-	s.feed.close(err)
-	err = <-s.done
-	<-s.drained
-	return err
-}
 
 // The feed holds up to feedChunks chunks of feedChunk bytes.
 const (
@@ -70,22 +17,17 @@ const (
 )
 
 // feed is a pipe with a few chunks of buffer: Write copies and returns at
-// once while a chunk is free; Read hands the chunks out in order.
+// once while a chunk is free; the reader ranges over full and puts each
+// chunk back on free.
 type feed struct {
-	full    chan []byte
-	free    chan []byte
-	stopped chan struct{} // closed when the reader is gone: writes are dropped
-	once    sync.Once
-	err     error // why the stream ended early, set before full is closed
-	cur     []byte
-	whole   []byte
+	full chan []byte
+	free chan []byte
 }
 
 func newFeed() *feed {
 	f := &feed{
-		full:    make(chan []byte, feedChunks),
-		free:    make(chan []byte, feedChunks),
-		stopped: make(chan struct{}),
+		full: make(chan []byte, feedChunks),
+		free: make(chan []byte, feedChunks),
 	}
 	for range feedChunks {
 		f.free <- make([]byte, feedChunk)
@@ -96,12 +38,7 @@ func newFeed() *feed {
 func (f *feed) Write(p []byte) (int, error) {
 	n := len(p)
 	for len(p) > 0 {
-		var buf []byte
-		select {
-		case buf = <-f.free:
-		case <-f.stopped:
-			return n, nil // tar-split gave up; unpacking goes on
-		}
+		buf := <-f.free
 		m := copy(buf[:cap(buf)], p)
 		p = p[m:]
 		f.full <- buf[:m] // never blocks: a chunk was free
@@ -109,33 +46,8 @@ func (f *feed) Write(p []byte) (int, error) {
 	return n, nil
 }
 
-// close ends the stream for the reader: io.EOF, or err.
-func (f *feed) close(err error) {
-	f.err = err
-	close(f.full)
-}
-
-func (f *feed) stop() { f.once.Do(func() { close(f.stopped) }) }
-
-func (f *feed) Read(p []byte) (int, error) {
-	for len(f.cur) == 0 {
-		if f.whole != nil {
-			f.free <- f.whole
-			f.whole = nil
-		}
-		buf, ok := <-f.full
-		if !ok {
-			if f.err != nil {
-				return 0, f.err
-			}
-			return 0, io.EOF
-		}
-		f.cur, f.whole = buf, buf
-	}
-	n := copy(p, f.cur)
-	f.cur = f.cur[n:]
-	return n, nil
-}
+// close ends the stream for the reader.
+func (f *feed) close() { close(f.full) }
 
 // A hasher computes a layer's diffID (and, when staging, writes the copy
 // of its tar) on a goroutine of its own, from a feed: SHA-256 is the
@@ -179,7 +91,7 @@ func (hs *hasher) Write(p []byte) (int, error) { return hs.feed.Write(p) }
 // that was written, or the copy's error. It may be called again (a
 // deferred call after the real one).
 func (hs *hasher) finish() (digest.Digest, int64, error) {
-	hs.once.Do(func() { hs.feed.close(nil) })
+	hs.once.Do(func() { hs.feed.close() })
 	<-hs.done
 	return digest.NewDigest(digest.SHA256, hs.h), hs.n, hs.err
 }

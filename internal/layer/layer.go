@@ -52,7 +52,8 @@
 //
 // A layer's uncompressed tar need not be kept as a blob: Register records
 // its tar-split metadata (headers, PAX records, padding, end blocks, and the
-// name and size of each file's content) while unpacking, and Diff rebuilds
+// name and size of each file's content) while unpacking, from Apply's own
+// parse of the tar (archive.Tap: the tar is parsed once), and Diff rebuilds
 // the exact tar, the bytes its diffID names, from the metadata and the files
 // of diff/. The rebuild opens files beneath diff/ only, never through a
 // symlink, and checks the result against the diffID. No per-file CRC-64 is

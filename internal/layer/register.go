@@ -94,7 +94,7 @@ func (s *Store) unpack(ctx context.Context, parent, diffID digest.Digest, r io.R
 		ChainID: ChainID(parent, res.diffID), DiffID: res.diffID, Parent: parent,
 		TarSize: res.size, TarSplit: res.split,
 	}
-	if info.Size, err = diskUsage(diff); err != nil {
+	if info.Size, err = s.unpackedSize(diff, res); err != nil {
 		return Info{}, err
 	}
 	if err := s.writeRecord(t.dir, "layer.json", info); err != nil {
@@ -122,42 +122,52 @@ type applied struct {
 	diffID digest.Digest
 	size   int64 // bytes of the stream
 	split  bool  // its tar-split metadata was kept: Diff can rebuild it
+	files  int64 // bytes of regular-file content Apply wrote
+}
+
+// unpackedSize is the layer's Size: the content Apply wrote when that is
+// all diff holds, which saves walking the tree again. It is when diff
+// started empty (a stacking driver) and no content was written twice or
+// removed (the tar-split check, res.split: each file written once, hardlinks
+// written not at all); otherwise the tree is measured.
+func (s *Store) unpackedSize(diff string, res applied) (int64, error) {
+	if s.drv.stacks() && res.split {
+		return res.files, nil
+	}
+	return diskUsage(diff)
 }
 
 // apply unpacks r into dir/diff and records its tar-split metadata in
-// dir/tar-split.json.gz (see splitter). Apply may stop at the tar's
-// end-of-archive blocks; what follows them is still part of the blob the
-// diffID names, so it is hashed and recorded too. If tarCopy is not nil,
-// it gets a copy of the stream (see Staged).
+// dir/tar-split.json.gz from the same parse (see recorder). Apply reads the
+// stream to its end, past the tar's end-of-archive blocks: all of it is
+// part of the blob the diffID names, so it is hashed and recorded too. If
+// tarCopy is not nil, it gets a copy of the stream (see Staged).
 func (s *Store) apply(ctx context.Context, dir string, r io.Reader, tarCopy io.Writer) (applied, error) {
 	rec, err := newRecorder(filepath.Join(dir, splitFile))
 	if err != nil {
 		return applied{}, err
 	}
 	defer rec.close()
-	sp, err := startSplitter(rec, newSizePutter())
-	if err != nil {
-		return applied{}, fmt.Errorf("recording tar-split metadata: %w", err)
-	}
 	hs := startHasher(tarCopy)
 	defer hs.finish()
-	tee := io.TeeReader(r, io.MultiWriter(hs, sp))
-	_, err = archive.Apply(ctx, filepath.Join(dir, "diff"), tee, archive.ApplyOptions{Whiteouts: s.drv.whiteouts()})
+	tee := io.TeeReader(r, hs)
+	files, err := archive.Apply(ctx, filepath.Join(dir, "diff"), tee,
+		archive.ApplyOptions{Whiteouts: s.drv.whiteouts(), Tap: rec})
 	if err == nil {
 		if _, err = io.Copy(io.Discard, tee); err != nil {
 			err = fmt.Errorf("reading the end of the tar: %w", err)
 		}
 	}
-	splitErr := sp.finish(err)
 	if err != nil {
+		rec.finish(err)
 		return applied{}, err
 	}
-	var res applied
+	res := applied{files: files}
 	if res.diffID, res.size, err = hs.finish(); err != nil {
 		return applied{}, err
 	}
 	var why string
-	if res.split, why, err = rec.finish(splitErr); err != nil {
+	if res.split, why, err = rec.finish(nil); err != nil {
 		return applied{}, err
 	}
 	if !res.split {

@@ -2,10 +2,8 @@ package layer
 
 import (
 	"archive/tar"
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path"
 	"strings"
@@ -19,26 +17,29 @@ import (
 // lines (tar-split's storage format), beside diff/ in the layer's directory.
 const splitFile = "tar-split.json.gz"
 
-// recorder is the storage.Packer that writes a layer's tar-split metadata
-// while Register unpacks it. It also decides whether the tar can be rebuilt
-// from the layer's directory at all: not when the tar changes a file's
-// content after writing it (a second entry of the same name, a whiteout or a
-// replacing entry over it), nor when Apply keeps content somewhere else or
-// not at all (sparse files, aufs metadata). For such a layer the metadata is
-// dropped and the blob stays the only copy of the tar.
+// recorder writes a layer's tar-split metadata while Register unpacks it:
+// it is the archive.Tap of that Apply, so the tar is parsed once, by
+// archive/tar, and the raw bytes between two entries' contents (padding,
+// headers, PAX records) become the segments. It also decides whether the
+// tar can be rebuilt from the layer's directory at all: not when the tar
+// changes a file's content after writing it (a second entry of the same
+// name, a whiteout or a replacing entry over it), nor when Apply keeps
+// content somewhere else or not at all (sparse files, aufs metadata). For
+// such a layer the metadata is dropped and the blob stays the only copy of
+// the tar.
 type recorder struct {
 	path string
 	f    *os.File // nil once closed
 	gz   *gzip.Writer
 	json storage.Packer
 
-	hdr     *tar.Header // the header parsed from the last segment, for the next file entry
-	hdrErr  error
-	padding int64 // padding after the previous file's content, at the start of the next segment
+	seg  []byte // raw bytes since the last entry's content
+	skip int64  // bytes of the current entry's content still to come
 
 	content  map[string]bool // paths whose content the directory must keep
 	parents  map[string]bool // directories above those paths
 	unusable string          // why the tar cannot be rebuilt; "" while it can
+	err      error           // the metadata could not be written
 }
 
 func newRecorder(path string) (*recorder, error) {
@@ -59,62 +60,51 @@ func newRecorder(path string) (*recorder, error) {
 	}, nil
 }
 
-// AddEntry records one tar-split entry. It never fails the unpack for a
-// tar that cannot be rebuilt; it stops recording instead.
-func (r *recorder) AddEntry(e storage.Entry) (int, error) {
-	if r.unusable != "" {
-		return 0, nil
+func (r *recorder) recording() bool { return r.unusable == "" && r.err == nil }
+
+// Consumed keeps the raw bytes that are not file content.
+func (r *recorder) Consumed(p []byte) {
+	if !r.recording() {
+		return
 	}
-	switch e.Type {
-	case storage.SegmentType:
-		r.segment(e.Payload)
-	case storage.FileType:
-		r.file(&e)
+	n := min(r.skip, int64(len(p)))
+	r.skip -= n
+	r.seg = append(r.seg, p[n:]...)
+}
+
+// Header records the segment that ends with hdr and hdr's file entry. Only
+// a regular file's content is ever left out of the segments: any other
+// entry with a size makes the tar unusable (see check), so skip is exact
+// while recording.
+func (r *recorder) Header(hdr *tar.Header) {
+	if !r.recording() {
+		return
 	}
-	if r.unusable != "" {
-		return 0, nil
+	r.flushSegment()
+	if r.unusable = r.check(hdr); !r.recording() {
+		return
 	}
-	n, err := r.json.AddEntry(e)
+	e := storage.Entry{Type: storage.FileType, Size: hdr.Size}
+	e.SetName(hdr.Name)
+	r.add(e)
+	r.skip = hdr.Size
+}
+
+func (r *recorder) flushSegment() {
+	if len(r.seg) > 0 {
+		r.add(storage.Entry{Type: storage.SegmentType, Payload: r.seg})
+		r.seg = r.seg[:0]
+	}
+}
+
+func (r *recorder) add(e storage.Entry) {
+	_, err := r.json.AddEntry(e)
 	if errors.Is(err, storage.ErrDuplicatePath) {
 		r.unusable = fmt.Sprintf("%q appears twice", e.GetName())
-		return 0, nil
-	}
-	if err != nil {
-		return n, fmt.Errorf("recording tar-split metadata: %w", err)
-	}
-	return n, nil
-}
-
-// segment parses the header at the end of a raw segment (after the padding
-// of the previous file), in the form Apply will see it.
-func (r *recorder) segment(payload []byte) {
-	r.hdr, r.hdrErr = nil, nil
-	if int64(len(payload)) < r.padding {
-		return // trailing bytes after the end of the archive
-	}
-	hdr, err := tar.NewReader(bytes.NewReader(payload[r.padding:])).Next()
-	r.padding = 0
-	if err != io.EOF {
-		r.hdr, r.hdrErr = hdr, err
+	} else if err != nil {
+		r.err = fmt.Errorf("recording tar-split metadata: %w", err)
 	}
 }
-
-// file checks one file entry against the header before it.
-func (r *recorder) file(e *storage.Entry) {
-	hdr, err := r.hdr, r.hdrErr
-	r.hdr, r.hdrErr = nil, nil
-	r.padding = -e.Size & (blockSize - 1)
-	switch {
-	case err != nil:
-		r.unusable = fmt.Sprintf("header of %q: %v", e.GetName(), err)
-	case hdr == nil || hdr.Name != e.GetName() || hdr.Size != e.Size:
-		r.unusable = fmt.Sprintf("entry %q: tar-split and archive/tar disagree on its header", e.GetName())
-	default:
-		r.unusable = r.check(hdr)
-	}
-}
-
-const blockSize = 512
 
 // check applies Apply's rules to one header and says why it would make the
 // directory lose content the tar wrote earlier, or hold content the
@@ -196,15 +186,21 @@ func cleanName(name string) string {
 	return p
 }
 
-// finish flushes the metadata and reports whether it is kept; for a tar
-// that cannot be rebuilt, or that tar-split failed to parse (splitErr), it
-// removes it and says why.
-func (r *recorder) finish(splitErr error) (kept bool, why string, err error) {
+// finish records the bytes after the last entry and flushes the metadata,
+// and reports whether it is kept; for a tar that cannot be rebuilt, or
+// whose apply failed (applyErr), it removes it and says why.
+func (r *recorder) finish(applyErr error) (kept bool, why string, err error) {
+	if r.recording() && applyErr == nil {
+		r.flushSegment()
+	}
 	if err := r.close(); err != nil {
 		return false, "", err
 	}
-	if splitErr != nil && r.unusable == "" {
-		r.unusable = "tar-split cannot parse it: " + splitErr.Error()
+	if r.err != nil {
+		return false, "", r.err
+	}
+	if applyErr != nil && r.unusable == "" {
+		r.unusable = "the apply failed: " + applyErr.Error()
 	}
 	if r.unusable == "" {
 		return true, "", nil
@@ -230,27 +226,4 @@ func (r *recorder) close() error {
 		return fmt.Errorf("recording tar-split metadata: %w", err)
 	}
 	return nil
-}
-
-// sizePutter is the storage.FilePutter of Register: file contents are in
-// the layer's directory already, so it only counts them. It records no
-// per-file CRC-64 (tar-split's usual payload): the rebuild checks the whole
-// stream against the diffID anyway (see rebuild), and the CRC cost Register
-// as much CPU as the diffID's SHA-256.
-type sizePutter struct{ buf []byte }
-
-func newSizePutter() *sizePutter { return &sizePutter{buf: make([]byte, 256<<10)} }
-
-func (p *sizePutter) Put(_ string, r io.Reader) (int64, []byte, error) {
-	var n int64
-	for {
-		m, err := r.Read(p.buf)
-		n += int64(m)
-		if err == io.EOF {
-			return n, nil, nil
-		}
-		if err != nil {
-			return n, nil, err
-		}
-	}
 }
