@@ -30,6 +30,9 @@ func (cc *containerCLI) newExecCommand() *cobra.Command {
 		Short: "Execute a command in a running container",
 		Args:  minArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if args[0] == execHoldVerb { // exec_detach.go
+				return holdConsole()
+			}
 			return cc.exec(cmd, args[0], args[1:], f)
 		},
 	}
@@ -44,7 +47,6 @@ func (cc *containerCLI) newExecCommand() *cobra.Command {
 	fl.StringVarP(&f.workdir, "workdir", "w", "", "Working directory inside the container")
 	fl.BoolVar(&f.privileged, "privileged", false, "Give extended privileges to the command")
 	fl.StringVar(&f.detachKeys, "detach-keys", "", "Override the key sequence for detaching a container")
-	cmd.AddCommand(newExecHoldCommand()) // exec_detach.go
 	return cmd
 }
 

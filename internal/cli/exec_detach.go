@@ -7,13 +7,11 @@ import (
 	"os"
 	"os/exec"
 	"syscall"
-
-	"github.com/spf13/cobra"
 )
 
-// execHoldVerb is the hidden verb under exec that keeps a detached
-// `exec -it` process's terminal open. Container names begin with a letter
-// or digit, so it cannot be mistaken for one.
+// execHoldVerb, as `exec _hold-terminal -`, runs the process that keeps
+// a detached `exec -it` process's terminal open. Container names begin
+// with a letter or digit, so it cannot be mistaken for one.
 const execHoldVerb = "_hold-terminal"
 
 // execDetachKeys parses exec's --detach-keys (docker's ctrl-p,ctrl-q by
@@ -36,7 +34,7 @@ func holdTerminal(master *os.File) error {
 	if err != nil {
 		return fmt.Errorf("keeping the exec's terminal open: %w", err)
 	}
-	cmd := exec.Command(self, "exec", execHoldVerb)
+	cmd := exec.Command(self, "exec", execHoldVerb, "-")
 	cmd.ExtraFiles = []*os.File{master} // fd 3
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
@@ -45,18 +43,12 @@ func holdTerminal(master *os.File) error {
 	return cmd.Process.Release()
 }
 
-func newExecHoldCommand() *cobra.Command {
-	return &cobra.Command{
-		Use:    execHoldVerb,
-		Hidden: true,
-		Args:   exactArgs(0),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			master := os.NewFile(3, "console")
-			// EIO once every holder of the terminal's slave has closed it.
-			if _, err := io.Copy(io.Discard, master); err != nil && !errors.Is(err, syscall.EIO) {
-				return err
-			}
-			return nil
-		},
+// holdConsole is the holder: it drains the terminal's master (fd 3)
+// until every holder of its slave has closed it (EIO).
+func holdConsole() error {
+	master := os.NewFile(3, "console")
+	if _, err := io.Copy(io.Discard, master); err != nil && !errors.Is(err, syscall.EIO) {
+		return err
 	}
+	return nil
 }
