@@ -76,6 +76,25 @@ func (f *ttyFlags) apply(o *engine.ContainerCreateOptions, detach bool) error {
 type attachFlags struct {
 	detachKeys string
 	sigProxy   bool
+	streams    *ttyFlags // run's -a, choosing the outputs; nil: both
+}
+
+// outputs are the client's stdout and stderr as -a names them: a stream
+// -a does not name reaches the client nowhere (io.Discard), as in docker.
+func (f *ttyFlags) outputs(out, errw io.Writer) (io.Writer, io.Writer) {
+	if f == nil || len(f.attach.values) == 0 {
+		return out, errw
+	}
+	o, e := io.Discard, io.Discard
+	for _, s := range f.attach.values {
+		switch strings.ToLower(s) {
+		case "stdout":
+			o = out
+		case "stderr":
+			e = errw
+		}
+	}
+	return o, e
 }
 
 func (f *attachFlags) register(fl *pflag.FlagSet, sigProxy bool) {
@@ -223,6 +242,7 @@ func (c *cli) runAttached(ctx context.Context, e *engine.Engine, id string, stdi
 		return err
 	}
 	defer sess.restore()
+	sess.streams.Stdout, sess.streams.Stderr = f.streams.outputs(sess.streams.Stdout, sess.streams.Stderr)
 	if f.sigProxy && !tty {
 		defer proxySignals(e, id)()
 		ctx = context.WithoutCancel(ctx) // a proxied ^C must not end the wait

@@ -139,7 +139,7 @@ func (c *cli) newBuilderCommand(lookupEnv func(string) (string, bool)) *cobra.Co
 				return nil
 			}
 			return c.withEngine(cmd.Context(), func(e *engine.Engine) error {
-				reclaimed, err := c.pruneBuildCache(cmd, e)
+				reclaimed, err := c.pruneBuildCache(cmd, e, true)
 				if err != nil {
 					return err
 				}

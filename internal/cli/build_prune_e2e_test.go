@@ -8,7 +8,9 @@ import (
 
 // TestE2EBuildCacheDFAndSystemPrune: `system df` counts the build cache
 // (its entries; as size, the layers only it keeps once the image is gone)
-// and `system prune` drops it, its bytes in the total reclaimed.
+// and `system prune` keeps it (docker's drops only dangling cache
+// without -a) while `system prune -a` drops it, its bytes in the total
+// reclaimed.
 func TestE2EBuildCacheDFAndSystemPrune(t *testing.T) {
 	s := newContainerStore(t)
 	dir := buildContext(t, map[string]string{
@@ -37,12 +39,19 @@ func TestE2EBuildCacheDFAndSystemPrune(t *testing.T) {
 		t.Fatalf("table lacks the Build Cache line:\n%s", table)
 	}
 
-	out := s.ok(nil, "system", "prune", "-f")
+	if out := s.ok(nil, "system", "prune", "-f"); strings.Contains(out, "Deleted build cache objects:") {
+		t.Fatalf("system prune without -a dropped cache in use:\n%s", out)
+	}
+	if got := dfLine(); !strings.HasPrefix(got, "Build Cache: 3 0 3") {
+		t.Fatalf("after system prune without -a: %q", got)
+	}
+	s.ok(nil, "create", "--name", "keeps-busybox", "busybox", "true") // -a spares images in use
+	out := s.ok(nil, "system", "prune", "-a", "-f")
 	if !strings.Contains(out, "Deleted build cache objects:") || strings.Contains(out, "Total reclaimed space: 0B") {
 		t.Fatalf("system prune did not drop the cache:\n%s", out)
 	}
 	if got := dfLine(); got != "Build Cache: 0 0 0B 0B" {
-		t.Fatalf("after system prune: %q", got)
+		t.Fatalf("after system prune -a: %q", got)
 	}
 	if left, _ := filepath.Glob(filepath.Join(s.root, "layers", "overlay", "layers", "*")); len(left) != 1 {
 		t.Fatalf("layers left after prune (want busybox's alone): %v", left)

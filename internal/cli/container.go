@@ -220,6 +220,7 @@ func (cc *containerCLI) run(cmd *cobra.Command, e *engine.Engine, f *createFlags
 	if err != nil {
 		return err
 	}
+	af.streams = &f.tty // -a stdout/stderr: attach.go
 	if !detach && (f.tty.interactive || f.tty.tty) {
 		err := cc.runAttached(ctx, e, id, f.tty.interactive, f.tty.tty, af)
 		var se StatusError
@@ -243,7 +244,8 @@ func (cc *containerCLI) run(cmd *cobra.Command, e *engine.Engine, f *createFlags
 		fmt.Fprintln(cc.Out, id)
 		return nil
 	}
-	return waitExit(ctx, att, cc.Out, cc.Err)
+	out, errw := f.tty.outputs(cc.Out, cc.Err)
+	return waitExit(ctx, att, out, errw)
 }
 
 // waitExit streams an attached container's output and turns its exit code

@@ -30,6 +30,9 @@ func (cc *containerCLI) newExecCommand() *cobra.Command {
 		Short: "Execute a command in a running container",
 		Args:  minArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if args[0] == execHoldVerb { // exec_detach.go
+				return holdConsole()
+			}
 			return cc.exec(cmd, args[0], args[1:], f)
 		},
 	}
@@ -43,9 +46,7 @@ func (cc *containerCLI) newExecCommand() *cobra.Command {
 	fl.StringVarP(&f.user, "user", "u", "", "Username or UID (format: <name|uid>[:<group|gid>])")
 	fl.StringVarP(&f.workdir, "workdir", "w", "", "Working directory inside the container")
 	fl.BoolVar(&f.privileged, "privileged", false, "Give extended privileges to the command")
-	// Accepted for docker's command lines; strata's exec has no attach
-	// stream to detach from yet, so the keys do nothing.
-	fl.StringVar(&f.detachKeys, "detach-keys", "", "Override the key sequence for detaching a container (not yet effective)")
+	fl.StringVar(&f.detachKeys, "detach-keys", "", "Override the key sequence for detaching a container")
 	return cmd
 }
 
@@ -57,9 +58,13 @@ func (cc *containerCLI) exec(cmd *cobra.Command, ref string, argv []string, f ex
 	opts := engine.ContainerExecOptions{
 		Cmd: argv, Env: env, User: f.user, WorkingDir: f.workdir, Privileged: f.privileged, Tty: f.tty,
 	}
+	keys, err := execDetachKeys(f.detachKeys)
+	if err != nil {
+		return err
+	}
 	var stdio *execStdio
 	if !f.detach {
-		if stdio, err = newExecStdio(cc.In, cc.Out, cc.Err, f.interactive, f.tty); err != nil {
+		if stdio, err = newExecStdio(cc.In, cc.Out, cc.Err, f.interactive, f.tty, keys); err != nil {
 			return err
 		}
 		defer stdio.close()
@@ -76,6 +81,9 @@ func (cc *containerCLI) exec(cmd *cobra.Command, ref string, argv []string, f ex
 			return nil
 		}
 		code, err := stdio.relay(cmd.Context(), x)
+		if errors.Is(err, engine.ErrDetached) {
+			return holdTerminal(x.Console)
+		}
 		if err != nil {
 			return err
 		}
@@ -116,12 +124,15 @@ type execStdio struct {
 	closers      []*os.File
 }
 
-func newExecStdio(in io.Reader, out, errw io.Writer, interactive, tty bool) (*execStdio, error) {
+func newExecStdio(in io.Reader, out, errw io.Writer, interactive, tty bool, keys []byte) (*execStdio, error) {
 	s := &execStdio{tty: tty, userOut: out}
 	if interactive {
 		s.userIn = in
 	}
 	if tty {
+		if interactive {
+			s.userIn = &detachReader{r: in, keys: keys} // attach.go
+		}
 		if f := asFile(in); interactive && f != nil && term.IsTerminal(int(f.Fd())) {
 			s.termIn = f
 		}
@@ -196,7 +207,8 @@ func (s *execStdio) close() {
 }
 
 // relay waits for the process, relaying its terminal with -t, and
-// returns its exit code once its output is all written.
+// returns its exit code once its output is all written, or
+// engine.ErrDetached when the user typed the detach keys.
 func (s *execStdio) relay(ctx context.Context, x *engine.Exec) (int, error) {
 	s.close()
 	if s.tty {
@@ -212,7 +224,8 @@ func (s *execStdio) relay(ctx context.Context, x *engine.Exec) (int, error) {
 }
 
 // relayTerminal copies the terminal to the CLI's streams until the
-// process and its children close it, with the CLI's terminal in raw mode
+// process and its children close it, or until the user types the detach
+// keys (engine.ErrDetached), with the CLI's terminal in raw mode
 // (restored after) and its size changes forwarded.
 func (s *execStdio) relayTerminal(x *engine.Exec) error {
 	if s.termIn != nil {
@@ -232,12 +245,23 @@ func (s *execStdio) relayTerminal(x *engine.Exec) error {
 			}
 		}
 	}()
+	detached := make(chan struct{})
 	if s.userIn != nil {
 		// Ends with the CLI: a read from the user's stdin cannot be
 		// interrupted portably.
-		go io.Copy(x.Console, s.userIn)
+		go func() {
+			if _, err := io.Copy(x.Console, s.userIn); errors.Is(err, engine.ErrDetached) {
+				close(detached)
+			}
+		}()
 	}
 	// EIO once every holder of the terminal's slave has closed it.
-	io.Copy(s.userOut, x.Console)
-	return nil
+	closed := make(chan struct{})
+	go func() { io.Copy(s.userOut, x.Console); close(closed) }()
+	select {
+	case <-closed:
+		return nil
+	case <-detached:
+		return engine.ErrDetached
+	}
 }

@@ -112,7 +112,7 @@ func (c *cli) newSystemPruneCommand() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				cache, err := c.pruneBuildCache(cmd, e)
+				cache, err := c.pruneBuildCache(cmd, e, opts.all) // docker's: all of it only with -a
 				if err != nil {
 					return err
 				}
@@ -128,11 +128,12 @@ func (c *cli) newSystemPruneCommand() *cobra.Command {
 	return cmd
 }
 
-// pruneBuildCache drops the build cache, prints docker's list of what
+// pruneBuildCache drops the build cache (without all, only its dangling
+// entries: those whose layers are gone), prints docker's list of what
 // went (the cache's step keys) and returns the bytes reclaimed: the layers
 // only the cache held, and the RUN cache mounts.
-func (c *cli) pruneBuildCache(cmd *cobra.Command, e *engine.Engine) (int64, error) {
-	rep, gc, err := e.BuilderPrune(cmd.Context(), true)
+func (c *cli) pruneBuildCache(cmd *cobra.Command, e *engine.Engine, all bool) (int64, error) {
+	rep, gc, err := e.BuilderPrune(cmd.Context(), all)
 	if err != nil {
 		return 0, err
 	}

@@ -130,6 +130,26 @@ func (e *Engine) sweepBuildNets(ctx context.Context) {
 	}
 }
 
+// buildNetAlive reports whether the build of endpoint id still runs: it
+// holds <runroot>/build/<id>.lock. Builds have no container record, so
+// this is the network sweep's liveness test for their endpoints.
+func (e *Engine) buildNetAlive(id string) bool {
+	p := filepath.Join(e.buildRunDir(), id+".lock")
+	if _, err := os.Stat(p); err != nil {
+		return !errors.Is(err, os.ErrNotExist)
+	}
+	lk, err := lockfile.New(p)
+	if err != nil {
+		return true
+	}
+	defer lk.Close()
+	if !lk.TryLock() {
+		return true
+	}
+	lk.Unlock() // the build died; sweepBuildNets removes the file
+	return false
+}
+
 // stepNetwork gives a RUN step its network: the host's (with its resolver
 // and hosts files), a namespace of its own with lo alone, or the build's
 // endpoint on the default bridge.

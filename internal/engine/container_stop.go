@@ -257,6 +257,7 @@ func (e *Engine) sweepContainers(ctx context.Context) {
 		}
 	}
 	e.sweepOrphanLayers(ctx)
+	e.sweepAbandonedRm(ctx) // container_sweep.go
 }
 
 // ContainerWait waits for a container to stop and returns its exit code.

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 
 	"github.com/strata-containers/strata/internal/container"
+	"github.com/strata-containers/strata/internal/monitor"
 )
 
 // sweepOrphanLayers frees the writable layers (and bundle, runtime state,
@@ -34,4 +35,41 @@ func (e *Engine) sweepOrphanLayers(ctx context.Context) {
 	if swept {
 		e.containers.SweepNames() // the record's name may have outlived it
 	}
+}
+
+// sweepAbandonedRm removes the --rm containers whose run died whole: the
+// monitor (and the CLI, had it been attached) killed while the container
+// ran, so no one is left to remove it. Docker's daemon removes such
+// containers when it restarts; strata's next create does. A record still
+// saying "running" with its monitor gone tells them apart from an --rm
+// container that ended normally and is being removed right now (its
+// monitor wrote the exit first).
+func (e *Engine) sweepAbandonedRm(ctx context.Context) {
+	cs, err := e.containers.List(ctx)
+	if err != nil {
+		slog.DebugContext(ctx, "sweeping --rm containers", "error", err)
+		return
+	}
+	for _, c := range cs {
+		if !c.HostConfig.AutoRemove || c.Running() {
+			continue
+		}
+		raw, err := monitor.ReadState(e.containers.StatePath(c.ID))
+		if err != nil || !abandoned(raw) {
+			continue
+		}
+		if err := e.ContainerRemoveWithVolumes(ctx, c.ID, true); err != nil {
+			slog.DebugContext(ctx, "sweeping --rm container", "id", c.ID, "error", err)
+		}
+	}
+}
+
+// abandoned reports whether a recorded state is one only a dead monitor
+// leaves: the workload still marked as running, its monitor gone.
+func abandoned(st monitor.State) bool {
+	switch st.Status {
+	case monitor.StatusRunning, monitor.StatusPaused, monitor.StatusRestarting:
+		return !st.MonitorAlive()
+	}
+	return false
 }

@@ -234,6 +234,9 @@ func (e *Engine) NetworkPrune(ctx context.Context) ([]string, error) {
 // whose record is gone holds no network resources.
 func (e *Engine) containerExists(ctx context.Context) func(id string) bool {
 	return func(id string) bool {
+		if strings.HasPrefix(id, buildNetPrefix) {
+			return e.buildNetAlive(id) // build_network.go
+		}
 		_, err := e.containers.Get(ctx, id)
 		return !errdefs.IsNotFound(err)
 	}

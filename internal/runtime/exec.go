@@ -172,6 +172,10 @@ func (r *Runtime) startExec(ctx context.Context, rec *record, spec *specs.Spec, 
 	}
 	defer parentEnd.Close()
 	cmd := execCommand(rec.ID, req, childEnd, exe)
+	// A process with a terminal of its own is no job of the caller's: the
+	// hangup of the caller's terminal (its session ending after a detach)
+	// must not reach it. Without one, ^C on the caller's terminal must.
+	cmd.SysProcAttr.Setpgid = proc.Terminal
 	if !proc.Terminal {
 		setStdio(cmd, CreateOpts{Stdin: opts.Stdin, Stdout: opts.Stdout, Stderr: opts.Stderr})
 	}
