@@ -94,21 +94,21 @@ func (c *cli) confirm(message string) bool {
 // containers and networks to prune as well.
 func (c *cli) newSystemPruneCommand() *cobra.Command {
 	opts := pruneOptions{filter: newFilterFlag()}
+	var volumes bool
 	cmd := &cobra.Command{
 		Use:   "prune [OPTIONS]",
 		Short: "Remove unused data",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			what := "all dangling images\n  - unused build cache"
-			if opts.all {
-				what = "all images without at least one container associated to them\n  - all build cache"
-			}
-			warning := "WARNING! This will remove:\n  - " + what + "\n\nAre you sure you want to continue?"
-			if !opts.force && !c.confirm(warning) {
+			if !opts.force && !c.confirm(systemPruneWarning(opts.all, volumes)) {
 				return nil
 			}
 			return c.withEngine(cmd.Context(), func(e *engine.Engine) error {
-				reclaimed, err := c.pruneImages(cmd, e, opts)
+				reclaimed, err := c.pruneContainersNetworksVolumes(cmd, e, volumes)
+				if err != nil {
+					return err
+				}
+				images, err := c.pruneImages(cmd, e, opts)
 				if err != nil {
 					return err
 				}
@@ -116,7 +116,7 @@ func (c *cli) newSystemPruneCommand() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				fmt.Fprintln(c.Out, "Total reclaimed space:", format.HumanSize(reclaimed+cache))
+				fmt.Fprintln(c.Out, "Total reclaimed space:", format.HumanSize(reclaimed+images+cache))
 				return nil
 			})
 		},
@@ -125,7 +125,50 @@ func (c *cli) newSystemPruneCommand() *cobra.Command {
 	fl.BoolVarP(&opts.all, "all", "a", false, "Remove all unused images not just dangling ones")
 	fl.Var(opts.filter, "filter", `Provide filter values (e.g. "label=<key>=<value>")`)
 	fl.BoolVarP(&opts.force, "force", "f", false, "Do not prompt for confirmation")
+	fl.BoolVar(&volumes, "volumes", false, "Prune anonymous volumes")
 	return cmd
+}
+
+// systemPruneWarning is docker's list of what `system prune` removes.
+func systemPruneWarning(all, volumes bool) string {
+	what := []string{"all stopped containers", "all networks not used by at least one container"}
+	if volumes {
+		what = append(what, "all anonymous volumes not used by at least one container")
+	}
+	if all {
+		what = append(what, "all images without at least one container associated to them", "all build cache")
+	} else {
+		what = append(what, "all dangling images", "unused build cache")
+	}
+	return "WARNING! This will remove:\n  - " + strings.Join(what, "\n  - ") + "\n\nAre you sure you want to continue?"
+}
+
+// pruneContainersNetworksVolumes is the first half of `system prune`, in
+// docker's order: stopped containers, then the networks and (with
+// volumes) anonymous volumes they no longer use. It prints what went and
+// returns the bytes reclaimed.
+func (c *cli) pruneContainersNetworksVolumes(cmd *cobra.Command, e *engine.Engine, volumes bool) (int64, error) {
+	ctx := cmd.Context()
+	containers, err := e.ContainerPrune(ctx)
+	printDeleted(c.Out, "Deleted Containers:", containers.Deleted)
+	if err != nil {
+		return 0, err
+	}
+	networks, err := e.NetworkPrune(ctx)
+	printDeleted(c.Out, "Deleted Networks:", networks)
+	if err != nil || !volumes {
+		return 0, err
+	}
+	rep, err := e.VolumePrune(ctx, engine.VolumePruneOptions{})
+	printDeleted(c.Out, "Deleted Volumes:", rep.VolumesDeleted)
+	return rep.SpaceReclaimed, err
+}
+
+// printDeleted prints a prune's list under its title, and a blank line.
+func printDeleted(w io.Writer, title string, names []string) {
+	if len(names) > 0 {
+		fmt.Fprintln(w, title+"\n"+strings.Join(names, "\n")+"\n")
+	}
 }
 
 // pruneBuildCache drops the build cache (without all, only its dangling
