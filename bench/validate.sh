@@ -16,6 +16,11 @@ cleanup() {
 	for d in "$work"/state/*/; do
 		[ -d "$d" ] && "$strata" runtime --state "$work/state" delete --force "$(basename "$d")" >/dev/null 2>&1
 	done
+	# The suite's cgroupsPath tests make /strata/testdir/cgrouptest and
+	# leave it: remove it (empty by now) from every hierarchy.
+	for h in /sys/fs/cgroup/*/strata /sys/fs/cgroup/strata; do
+		rmdir "$h/testdir/cgrouptest" "$h/testdir" 2>/dev/null || true
+	done
 	rm -rf "$work"
 }
 
