@@ -2,12 +2,18 @@ package cli
 
 import (
 	"bytes"
+	"context"
+	"crypto/sha256"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/vishvananda/netlink"
+
+	"github.com/strata-containers/strata/internal/network/firewall"
 	"github.com/strata-containers/strata/internal/testutil"
 )
 
@@ -24,13 +30,36 @@ func newContainerStore(t *testing.T) *store {
 	}
 	s := newStore(t)
 	s.ok(nil, "import", "--change", `CMD ["sh"]`, writeFile(t, "busybox.tar", testutil.BusyboxRootfs(t)), "busybox:latest")
-	// Whatever a failed test leaves running must not outlive it.
+	// Whatever a failed test leaves running must not outlive it, nor the
+	// throwaway root's default bridge and rules: a root that a real user
+	// keeps would adopt them again, a test's goes with its temp dir (a
+	// run killed while it made the bridge can leave it unrecorded).
 	t.Cleanup(func() {
 		for _, id := range strings.Fields(s.run(nil, "ps", "-aq", "--no-trunc").stdout) {
 			s.run(nil, "rm", "-f", id)
 		}
+		removeRootBridge(t, s.root)
 	})
 	return s
+}
+
+// removeRootBridge removes the default bridge of the store at root, and
+// every firewall rule of the store, if any is left.
+func removeRootBridge(t *testing.T, root string) {
+	scope := fmt.Sprintf("%x", sha256.Sum256([]byte(filepath.Clean(root))))[:8]
+	if link, err := netlink.LinkByName("strata-" + scope); err == nil {
+		if err := netlink.LinkDel(link); err != nil {
+			t.Errorf("removing the bridge of %s: %v", root, err)
+		}
+	}
+	fw, err := firewall.Open(filepath.Join(t.TempDir(), "fw.lock"), scope)
+	if err != nil {
+		return
+	}
+	defer fw.Close()
+	if err := fw.Sweep(context.Background(), func(string) bool { return false }); err != nil {
+		t.Errorf("removing the firewall rules of %s: %v", root, err)
+	}
 }
 
 // assertClean fails unless the containers left nothing behind: no mount,
