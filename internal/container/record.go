@@ -98,12 +98,7 @@ func (c Container) Running() bool {
 // a container its monitor left "running" (kill -9, a reboot) has exited,
 // with Docker's 255 for an unknown end.
 func reconcile(st monitor.State) monitor.State {
-	switch st.Status {
-	case monitor.StatusRunning, monitor.StatusPaused, monitor.StatusRestarting:
-	default:
-		return st
-	}
-	if st.MonitorAlive() {
+	if !orphaned(st) {
 		return st
 	}
 	st.Status, st.ExitCode, st.Pid = monitor.StatusExited, 255, 0
@@ -111,4 +106,14 @@ func reconcile(st monitor.State) monitor.State {
 		st.Error = "the container's monitor died"
 	}
 	return st
+}
+
+// orphaned reports whether st is one only a dead monitor leaves: the
+// workload still marked running, paused or restarting, its monitor gone.
+func orphaned(st monitor.State) bool {
+	switch st.Status {
+	case monitor.StatusRunning, monitor.StatusPaused, monitor.StatusRestarting:
+		return !st.MonitorAlive()
+	}
+	return false
 }

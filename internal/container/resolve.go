@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/strata-containers/strata/internal/errdefs"
+	"github.com/strata-containers/strata/internal/monitor"
 )
 
 var fullID = regexp.MustCompile(`^[0-9a-f]{64}$`)
@@ -76,6 +77,27 @@ func (s *Store) ids() ([]string, error) {
 		}
 	}
 	return ids, nil
+}
+
+// Orphaned lists the containers whose recorded state only a dead monitor
+// leaves (running, its monitor gone; List shows them exited). It reads the
+// small state files alone, not the records, so the sweep of every create
+// can afford it.
+func (s *Store) Orphaned(ctx context.Context) ([]string, error) {
+	ids, err := s.ids()
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, id := range ids {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if st, err := monitor.ReadState(s.StatePath(id)); err == nil && orphaned(st) {
+			out = append(out, id)
+		}
+	}
+	return out, nil
 }
 
 // List returns every complete container, newest first.

@@ -112,6 +112,8 @@ func TestSweepDeadCreator(t *testing.T) {
 	create(t, s, "half") // the name went with it
 }
 
+// TestReconcile: a state its dead monitor left running reads as exited
+// (255); Orphaned lists exactly those.
 func TestReconcile(t *testing.T) {
 	ctx := context.Background()
 	s := newStore(t)
@@ -140,6 +142,16 @@ func TestReconcile(t *testing.T) {
 			}
 			if got.State.Status != c.wantStatus || got.State.ExitCode != c.wantCode {
 				t.Errorf("got %s (%d), want %s (%d)", got.State.Status, got.State.ExitCode, c.wantStatus, c.wantCode)
+			}
+			// Orphaned, reading state files only, finds exactly the
+			// containers that reconcile shows ended by a dead monitor.
+			ids, err := s.Orphaned(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := c.st.Status != c.wantStatus
+			if got := len(ids) == 1 && ids[0] == rec.ID; got != want || len(ids) > 1 {
+				t.Errorf("Orphaned = %v, want it listed: %v", ids, want)
 			}
 		})
 	}

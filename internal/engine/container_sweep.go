@@ -5,7 +5,6 @@ import (
 	"log/slog"
 
 	"github.com/strata-containers/strata/internal/container"
-	"github.com/strata-containers/strata/internal/monitor"
 )
 
 // sweepOrphanLayers frees the writable layers (and bundle, runtime state,
@@ -45,31 +44,18 @@ func (e *Engine) sweepOrphanLayers(ctx context.Context) {
 // container that ended normally and is being removed right now (its
 // monitor wrote the exit first).
 func (e *Engine) sweepAbandonedRm(ctx context.Context) {
-	cs, err := e.containers.List(ctx)
+	ids, err := e.containers.Orphaned(ctx)
 	if err != nil {
 		slog.DebugContext(ctx, "sweeping --rm containers", "error", err)
 		return
 	}
-	for _, c := range cs {
-		if !c.HostConfig.AutoRemove || c.Running() {
-			continue
-		}
-		raw, err := monitor.ReadState(e.containers.StatePath(c.ID))
-		if err != nil || !abandoned(raw) {
+	for _, id := range ids {
+		c, err := e.containers.Get(ctx, id)
+		if err != nil || !c.HostConfig.AutoRemove {
 			continue
 		}
 		if err := e.ContainerRemoveWithVolumes(ctx, c.ID, true); err != nil {
 			slog.DebugContext(ctx, "sweeping --rm container", "id", c.ID, "error", err)
 		}
 	}
-}
-
-// abandoned reports whether a recorded state is one only a dead monitor
-// leaves: the workload still marked as running, its monitor gone.
-func abandoned(st monitor.State) bool {
-	switch st.Status {
-	case monitor.StatusRunning, monitor.StatusPaused, monitor.StatusRestarting:
-		return !st.MonitorAlive()
-	}
-	return false
 }
