@@ -76,20 +76,7 @@ func TestE2EDetachedLifecycle(t *testing.T) {
 func TestE2EMonitorKilled(t *testing.T) {
 	s := newContainerStore(t)
 	id := strings.TrimSpace(s.ok(nil, "run", "-d", "busybox", "sleep", "600"))
-	var st struct{ MonitorPid int }
-	data, err := os.ReadFile(filepath.Join(s.root, "containers", id, "state.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(data, &st); err != nil || st.MonitorPid <= 0 {
-		t.Fatalf("state: %s", data)
-	}
-	if err := syscall.Kill(st.MonitorPid, syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, "the monitor to die", func() bool {
-		return syscall.Kill(st.MonitorPid, 0) != nil || isZombie(st.MonitorPid)
-	})
+	s.killMonitor(t, id)
 	if got := s.ok(nil, "ps", "-a", "--format", "{{.State}} {{.Status}}"); got != "exited Exited (255)\n" {
 		t.Fatalf("ps -a after the monitor died: %q", got)
 	}
@@ -98,6 +85,33 @@ func TestE2EMonitorKilled(t *testing.T) {
 	}
 	s.ok(nil, "rm", id)
 	s.assertClean(t, id)
+}
+
+// monitorPid is the pid container id's state.json names for its monitor.
+func (s *store) monitorPid(t *testing.T, id string) int {
+	t.Helper()
+	var st struct{ MonitorPid int }
+	data, err := os.ReadFile(filepath.Join(s.root, "containers", id, "state.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &st); err != nil || st.MonitorPid <= 0 {
+		t.Fatalf("state: %s", data)
+	}
+	return st.MonitorPid
+}
+
+// killMonitor kills container id's monitor with SIGKILL and waits until
+// it is gone.
+func (s *store) killMonitor(t *testing.T, id string) {
+	t.Helper()
+	pid := s.monitorPid(t, id)
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the monitor to die", func() bool {
+		return syscall.Kill(pid, 0) != nil || isZombie(pid)
+	})
 }
 
 func isZombie(pid int) bool {

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -108,17 +107,7 @@ func monitorOrInit(t *testing.T, s *store, id, which string) int {
 		fmt.Sscan(s.inspectField(t, id, which), &pid)
 		return pid
 	}
-	data, err := os.ReadFile(filepath.Join(s.root, "containers", id, "state.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var pid int
-	i := bytes.Index(data, []byte(`"MonitorPid":`))
-	if i < 0 {
-		t.Fatalf("no monitor in %s", data)
-	}
-	fmt.Sscan(string(data[i+len(`"MonitorPid":`):]), &pid)
-	return pid
+	return s.monitorPid(t, id)
 }
 
 // unmountUnder detaches every mount below dir, deepest first.

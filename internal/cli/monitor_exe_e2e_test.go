@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -45,15 +44,7 @@ func TestE2EMonitorExeFallback(t *testing.T) {
 func (s *store) assertMonitorExe(t *testing.T, want string) {
 	t.Helper()
 	id := strings.TrimSpace(s.ok(nil, "run", "-d", "busybox", "sleep", "600"))
-	var st struct{ MonitorPid int }
-	data, err := os.ReadFile(filepath.Join(s.root, "containers", id, "state.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(data, &st); err != nil || st.MonitorPid <= 0 {
-		t.Fatalf("state: %s", data)
-	}
-	got, err := os.Readlink("/proc/" + strconv.Itoa(st.MonitorPid) + "/exe")
+	got, err := os.Readlink("/proc/" + strconv.Itoa(s.monitorPid(t, id)) + "/exe")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"encoding/json"
 	"errors"
 	"io"
 	"net"
@@ -160,20 +159,7 @@ func TestKilledMonitorsPortIsReclaimed(t *testing.T) {
 	s := newNetworkStore(t)
 	port := freePort(t)
 	victim := strings.TrimSpace(s.ok(nil, "run", "-d", "-p", port+":80", "busybox", "sleep", "600"))
-	var st struct{ MonitorPid int }
-	data, err := os.ReadFile(filepath.Join(s.root, "containers", victim, "state.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(data, &st); err != nil || st.MonitorPid <= 0 {
-		t.Fatalf("state: %s", data)
-	}
-	if err := syscall.Kill(st.MonitorPid, syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, "the monitor to die", func() bool {
-		return syscall.Kill(st.MonitorPid, 0) != nil || isZombie(st.MonitorPid)
-	})
+	s.killMonitor(t, victim)
 	s.ok(nil, "run", "-d", "-p", port+":80", "busybox", "sh", "-c", serveIndex("reclaimed"))
 	if got := fetch(t, "http://127.0.0.1:"+port+"/"); got != "reclaimed" {
 		t.Fatalf("GET the reclaimed port: %q", got)

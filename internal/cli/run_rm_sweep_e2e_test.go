@@ -1,11 +1,9 @@
 package cli
 
 import (
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 )
 
@@ -22,22 +20,9 @@ func TestE2ERunRmAbandonedSwept(t *testing.T) {
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 	waitFor(t, "the --rm container to run", func() bool { return strings.HasPrefix(s.status("doomed"), "running") })
 	id := strings.TrimSpace(s.ok(nil, "inspect", "-f", "{{.Id}}", "doomed"))
-	var st struct{ MonitorPid int }
-	data, err := os.ReadFile(filepath.Join(s.root, "containers", id, "state.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(data, &st); err != nil || st.MonitorPid <= 0 {
-		t.Fatalf("state: %s", data)
-	}
 	_ = cmd.Process.Kill()
 	_ = cmd.Wait()
-	if err := syscall.Kill(st.MonitorPid, syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, "the monitor to die", func() bool {
-		return syscall.Kill(st.MonitorPid, 0) != nil || isZombie(st.MonitorPid)
-	})
+	s.killMonitor(t, id)
 	if got := s.ok(nil, "ps", "-a", "--format", "{{.Names}} {{.Status}}"); got != "doomed Exited (255)\n" {
 		t.Fatalf("ps -a with monitor and CLI dead: %q", got)
 	}
