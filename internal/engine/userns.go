@@ -134,7 +134,7 @@ func subordinate(path, name string, lookup func(string) string) ([]specs.LinuxID
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("reading %s: %w", path, err)
 	}
-	return nil, errdefs.Invalid("userns remap: no subordinate ids for %q in %s", name, path)
+	return nil, errdefs.Invalid("userns remap: no subordinate ids for %q in %s (add a line such as %s:100000:65536, or give the range itself: --userns-remap 100000:65536)", name, path, name)
 }
 
 func lookupUID(name string) string {

@@ -170,7 +170,9 @@ func (s *Store) assignSubnet(n *Network, o CreateOptions) error {
 		if n.Subnet, err = FreeSubnet(taken); err != nil {
 			return err
 		}
-	} else if n.Subnet, err = netip.ParsePrefix(o.Subnet); err != nil || !n.Subnet.Addr().Is4() {
+	} else if n.Subnet, err = netip.ParsePrefix(o.Subnet); err != nil {
+		return errdefs.Invalid("invalid subnet %s: want an address and a prefix length, e.g. 10.1.0.0/24", o.Subnet)
+	} else if !n.Subnet.Addr().Is4() {
 		return errdefs.Invalid("invalid subnet %s: only IPv4 CIDRs are supported", o.Subnet)
 	}
 	n.Subnet = n.Subnet.Masked()
